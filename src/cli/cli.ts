@@ -1,4 +1,5 @@
 import { version } from '../../package.json';
+import { RUN_USAGE, runCommand, UsageError } from './run';
 
 const USAGE = `Usage: aiev <command> [options]
 
@@ -23,8 +24,21 @@ export async function runCli(argv: string[], out: NodeJS.WritableStream = proces
     case '--version':
       out.write(`${version}\n`);
       return 0;
+    case 'run':
+      if (rest.includes('--help') || rest.includes('-h')) {
+        out.write(`${RUN_USAGE}\n`);
+        return 0;
+      }
+      try {
+        return await runCommand(rest);
+      } catch (error) {
+        if (error instanceof UsageError) {
+          process.stderr.write(`aiev run: ${error.message}\n`);
+          return 2;
+        }
+        throw error;
+      }
     default:
-      void rest;
       process.stderr.write(`aiev: unknown command '${command}'\n${USAGE}`);
       return 2;
   }

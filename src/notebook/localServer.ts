@@ -80,6 +80,8 @@ export async function startLocalJupyterServer(
     `--IdentityProvider.token=${token}`,
     `--ServerApp.root_dir=${rootDir}`,
     '--ServerApp.allow_root=True',
+    // The agent caps outputs itself (OutputCollector); the server's IOPub rate limit would silently drop them.
+    '--ZMQChannelsWebsocketConnection.limit_rate=False',
     ...(options.extraArgs ?? [])
   ];
   const child = spawn(options.jupyter ?? findJupyter(), args, {

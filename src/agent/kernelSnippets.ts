@@ -1,0 +1,94 @@
+/**
+ * Python run silently in the kernel to learn about its environment. Each snippet prints one JSON line that the
+ * matching parser reads; nothing is imported into the user's namespace (everything lives in a function).
+ */
+import type { IEnvironment, IInstallResult, IPackageVersion } from '../trace/types';
+
+/** Prints `{python, implementation, platform, ipykernel, packages: [[name, version], …]}`. */
+export const ENVIRONMENT_SNIPPET = `
+def __aiev_env():
+    import importlib, importlib.metadata as md, json, platform, sys
+    importlib.invalidate_caches()
+    pkgs = sorted({(d.metadata["Name"] or "?", d.version) for d in md.distributions()}, key=lambda p: p[0].lower())
+    try:
+        ipk = md.version("ipykernel")
+    except md.PackageNotFoundError:
+        ipk = None
+    print(json.dumps({"python": platform.python_version(), "implementation": platform.python_implementation(),
+                      "platform": platform.platform(), "ipykernel": ipk, "packages": pkgs}))
+__aiev_env(); del __aiev_env
+`;
+
+/** Prints `{packages: [[name, version], …], modules: [imported top-level module names]}`. */
+export const PACKAGES_SNIPPET = `
+def __aiev_pkgs():
+    import importlib, importlib.metadata as md, json, sys
+    importlib.invalidate_caches()
+    pkgs = sorted({(d.metadata["Name"] or "?", d.version) for d in md.distributions()}, key=lambda p: p[0].lower())
+    mods = sorted({m.split(".")[0] for m in list(sys.modules)})
+    owners = {}
+    try:
+        for mod, dists in md.packages_distributions().items():
+            for dist in dists:
+                owners.setdefault(dist.lower(), []).append(mod)
+    except Exception:
+        pass
+    print(json.dumps({"packages": pkgs, "modules": mods, "owners": owners}))
+__aiev_pkgs(); del __aiev_pkgs
+`;
+
+/** What `PACKAGES_SNIPPET` printed. */
+export interface IPackageSnapshot {
+  packages: IPackageVersion[];
+  modules: string[];
+  /** Lower-cased distribution name → top-level modules it provides. */
+  owners: Record<string, string[]>;
+}
+
+function lastJsonLine(stdout: string): any {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(line);
+}
+
+function toVersions(pairs: [string, string][]): IPackageVersion[] {
+  return pairs.map(([name, version]) => ({ name, version }));
+}
+
+/** Parse `ENVIRONMENT_SNIPPET` output into the environment block (kernel facts filled by the caller). */
+export function parseEnvironment(stdout: string): Omit<IEnvironment, 'kernel' | 'packages_after' | 'installed_during_session'> & {
+  ipykernel: string | null;
+} {
+  const data = lastJsonLine(stdout);
+  return {
+    python: data.python,
+    implementation: data.implementation,
+    platform: data.platform,
+    ipykernel: data.ipykernel,
+    packages_before: toVersions(data.packages)
+  };
+}
+
+/** Parse `PACKAGES_SNIPPET` output. */
+export function parsePackageSnapshot(stdout: string): IPackageSnapshot {
+  const data = lastJsonLine(stdout);
+  return { packages: toVersions(data.packages), modules: data.modules, owners: data.owners };
+}
+
+/**
+ * What an install changed: distributions new or at another version, those removed, and whether a changed one
+ * provides a module that was already imported before the install (then the kernel must restart to see it).
+ */
+export function diffInstall(before: IPackageSnapshot, after: IPackageSnapshot): IInstallResult {
+  const key = (p: IPackageVersion) => p.name.toLowerCase();
+  const old = new Map(before.packages.map(p => [key(p), p.version]));
+  const now = new Map(after.packages.map(p => [key(p), p.version]));
+  const resolved = after.packages.filter(p => old.get(key(p)) !== p.version);
+  const removed = before.packages.filter(p => !now.has(key(p)));
+  const imported = new Set(before.modules);
+  const upgraded = after.packages.filter(p => old.has(key(p)) && old.get(key(p)) !== p.version);
+  const restart_required = [...upgraded, ...removed].some(p =>
+    (after.owners[key(p)] ?? before.owners[key(p)] ?? [p.name.replace(/-/g, '_')]).some(m => imported.has(m))
+  );
+  const byName = (a: IPackageVersion, b: IPackageVersion) => a.name.localeCompare(b.name);
+  return { resolved: resolved.sort(byName), removed: removed.sort(byName), restart_required };
+}

@@ -1,0 +1,64 @@
+import type { ActionKind, IToolDefinition } from '../trace/types';
+
+/** Names of the tools the agent offers the model. */
+export type ToolName = 'execute_cell' | 'edit_cell' | 'run_cell' | 'read_notebook' | 'restart_kernel' | 'final_answer';
+
+function tool(name: ToolName, description: string, properties: Record<string, unknown>): IToolDefinition {
+  return {
+    type: 'function',
+    function: {
+      name,
+      description,
+      parameters: { type: 'object', properties, required: Object.keys(properties), additionalProperties: false }
+    }
+  };
+}
+
+const CODE = { type: 'string', description: 'Python source of the cell. IPython magics such as %pip install work.' };
+const CELL_ID = { type: 'string', description: 'Id of a cell, as returned by an earlier tool result.' };
+
+/** The tool definitions, in the order the model is given them. */
+export const TOOL_DEFINITIONS: IToolDefinition[] = [
+  tool(
+    'execute_cell',
+    'Append a new code cell to the notebook and run it on the kernel. Returns the cell id, the status, the ' +
+      'execution count and the output (errors with their traceback). Install packages with `%pip install NAME`.',
+    { code: CODE }
+  ),
+  tool('edit_cell', 'Replace the source of an existing cell (keeps its id; does not run it). Returns the cell id.', {
+    cell_id: CELL_ID,
+    code: CODE
+  }),
+  tool('run_cell', 'Run an existing cell again on the kernel. Returns the same result as execute_cell.', {
+    cell_id: CELL_ID
+  }),
+  tool('read_notebook', 'List every cell: id, source and a short view of its last output.', {}),
+  tool('restart_kernel', 'Restart the kernel: all variables and imports are lost. Needed after upgrading an imported package.', {}),
+  tool('final_answer', 'Finish the task: give the answer, based on outputs you have seen. Call it exactly once, last.', {
+    answer: { type: 'string', description: 'The final answer for the user.' }
+  })
+];
+
+/** Whether `name` is one of our tools. */
+export function isToolName(name: string): name is ToolName {
+  return TOOL_DEFINITIONS.some(t => t.function.name === name);
+}
+
+const INSTALL = /^\s*(?:%|!)\s*(?:pip3?|conda|mamba|uv\s+pip)\s+install\b/m;
+const SHELL = /^\s*(?:!|%%(?:bash|sh|script)\b|%(?:sx|system)\b)/;
+const MAGIC = /^\s*%/;
+
+/** What a cell's code does: an install, a shell command, another magic, or plain Python. */
+export function actionKindOf(code: string): ActionKind {
+  const firstLine = code.split('\n').find(line => line.trim() && !line.trim().startsWith('#')) ?? '';
+  if (INSTALL.test(code) && (MAGIC.test(firstLine) || SHELL.test(firstLine))) {
+    return 'pip';
+  }
+  if (SHELL.test(firstLine)) {
+    return 'shell';
+  }
+  if (MAGIC.test(firstLine)) {
+    return 'magic';
+  }
+  return 'python';
+}

@@ -1,0 +1,305 @@
+import { ServerConnection } from '@jupyterlab/services';
+import { basename, resolve } from 'path';
+import { parseArgs } from 'util';
+
+import { version } from '../../package.json';
+import { Agent, systemPromptIdFor } from '../agent/agent';
+import { ENVIRONMENT_SNIPPET, parseEnvironment, parsePackageSnapshot, PACKAGES_SNIPPET } from '../agent/kernelSnippets';
+import { TOOL_DEFINITIONS } from '../agent/tools';
+import { ChatClient } from '../llm/client';
+import { HeadlessNotebookDriver } from '../notebook/headless';
+import { ILocalJupyterServer, startLocalJupyterServer } from '../notebook/localServer';
+import { DEFAULT_OUTPUT_CAP_BYTES } from '../notebook/outputCollector';
+import { SessionRecorder, writeSample } from '../trace/recorder';
+import type { IEnvironment, IOutcome } from '../trace/types';
+
+export const RUN_USAGE = `Usage: aiev run --prompt TEXT [options]
+
+  --prompt TEXT           the task (required)
+  --notebook NAME.ipynb   notebook path on the server (default aiev-<time>.ipynb; opened if it exists)
+  --out FILE.json         where the record goes (default <notebook>.aiev.json here); the event log is
+                          written beside it as it grows (<out>.events.jsonl)
+  --server-url URL        a running Jupyter server (default: start a private one on 127.0.0.1 serving this
+  --token TOKEN           folder, stopped afterwards)
+  --base-url URL          OpenAI-compatible endpoint (default $OPENAI_BASE_URL)
+  --model NAME            model name (default $AIEV_MODEL)
+  --api-key-env VAR       environment variable holding the API key (default OPENAI_API_KEY)
+  --max-steps N           most model turns (default 20)
+  --cell-timeout SECONDS  interrupt a cell after this long (default 120)
+  --no-stream             ask for whole responses instead of streams
+  --tool-mode MODE        native (tool calls, default) or fenced (code blocks, for models without tools)
+  --vision                the model takes images (plots are sent as images)
+  --budget-chars N        characters of each output the model sees (default 6000)
+  --kernel NAME           kernel name (default python3)
+
+Exit status: 0 when the agent gave a final answer, 1 when it did not, 2 for bad usage or setup, 130 when stopped.`;
+
+/** A problem the user can fix: printed as one line, no stack trace. */
+export class UsageError extends Error {}
+
+interface IRunConfig {
+  prompt: string;
+  notebook: string;
+  out: string;
+  serverUrl?: string;
+  token: string;
+  baseUrl: string;
+  model: string;
+  apiKey: string;
+  maxSteps: number;
+  cellTimeoutMs: number;
+  stream: boolean;
+  toolMode: 'native' | 'fenced';
+  vision: boolean;
+  budgetChars: number;
+  kernel: string;
+}
+
+/** Turn argv and the environment into a run configuration; throws `UsageError` with one clear line. */
+export function parseRunArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date()): IRunConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        prompt: { type: 'string' },
+        notebook: { type: 'string' },
+        out: { type: 'string' },
+        'server-url': { type: 'string' },
+        token: { type: 'string' },
+        'base-url': { type: 'string' },
+        model: { type: 'string' },
+        'api-key-env': { type: 'string' },
+        'max-steps': { type: 'string' },
+        'cell-timeout': { type: 'string' },
+        'no-stream': { type: 'boolean' },
+        'tool-mode': { type: 'string' },
+        vision: { type: 'boolean' },
+        'budget-chars': { type: 'string' },
+        kernel: { type: 'string' }
+      },
+      strict: true,
+      allowPositionals: false
+    }));
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]);
+  }
+  const prompt = values.prompt?.trim();
+  if (!prompt) {
+    throw new UsageError('--prompt is required');
+  }
+  const baseUrl = values['base-url'] ?? env.OPENAI_BASE_URL;
+  if (!baseUrl) {
+    throw new UsageError('no model endpoint: pass --base-url URL or set OPENAI_BASE_URL');
+  }
+  const model = values.model ?? env.AIEV_MODEL;
+  if (!model) {
+    throw new UsageError('no model name: pass --model NAME or set AIEV_MODEL');
+  }
+  const toolMode = values['tool-mode'] ?? 'native';
+  if (toolMode !== 'native' && toolMode !== 'fenced') {
+    throw new UsageError(`--tool-mode must be native or fenced, not '${toolMode}'`);
+  }
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const notebook = values.notebook ?? `aiev-${stamp}.ipynb`;
+  if (!notebook.endsWith('.ipynb')) {
+    throw new UsageError(`--notebook must name a .ipynb file, not '${notebook}'`);
+  }
+  const apiKeyEnv = values['api-key-env'] ?? 'OPENAI_API_KEY';
+  return {
+    prompt,
+    notebook,
+    out: resolve(values.out ?? `${basename(notebook, '.ipynb')}.aiev.json`),
+    serverUrl: values['server-url'],
+    token: values.token ?? env.JUPYTER_TOKEN ?? '',
+    baseUrl,
+    model,
+    apiKey: env[apiKeyEnv] ?? '',
+    maxSteps: positive(values['max-steps'], 20, '--max-steps'),
+    cellTimeoutMs: positive(values['cell-timeout'], 120, '--cell-timeout') * 1000,
+    stream: !values['no-stream'],
+    toolMode,
+    vision: values.vision ?? false,
+    budgetChars: positive(values['budget-chars'], 6000, '--budget-chars'),
+    kernel: values.kernel ?? 'python3'
+  };
+}
+
+function positive(text: string | undefined, fallback: number, flag: string): number {
+  if (text === undefined) {
+    return fallback;
+  }
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`${flag} takes a positive number, not '${text}'`);
+  }
+  return value;
+}
+
+/** Settings for a server the user named, after checking that it answers and takes the token. */
+async function connect(serverUrl: string, token: string): Promise<ServerConnection.ISettings> {
+  const baseUrl = serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`;
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}api/status`, { headers: token ? { Authorization: `token ${token}` } : {} });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new UsageError(`cannot reach the Jupyter server at ${baseUrl} (${cause?.code ?? cause?.message ?? (error as Error).message})`);
+  }
+  if (response.status === 401 || response.status === 403) {
+    throw new UsageError(`the Jupyter server at ${baseUrl} refused the token (HTTP ${response.status}); pass --token`);
+  }
+  if (!response.ok) {
+    throw new UsageError(`the Jupyter server at ${baseUrl} answered HTTP ${response.status} to /api/status`);
+  }
+  return settingsFor(baseUrl, token);
+}
+
+function settingsFor(baseUrl: string, token: string): ServerConnection.ISettings {
+  return ServerConnection.makeSettings({
+    baseUrl,
+    wsUrl: baseUrl.replace(/^http/, 'ws'),
+    token,
+    appendToken: true
+  });
+}
+
+/** Host and port of the model endpoint, never its path or credentials. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid-url';
+  }
+}
+
+/** `aiev run`: the agent on a headless notebook; writes the record whatever happens. Returns the exit status. */
+export async function runCommand(argv: string[], log: (line: string) => void = line => process.stderr.write(`${line}\n`)): Promise<number> {
+  const config = parseRunArgs(argv);
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) {
+      process.exit(130);
+    }
+    log('aiev: stopping (interrupting the kernel, saving the record); press Ctrl-C again to quit at once');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+
+  let local: ILocalJupyterServer | undefined;
+  let driver: HeadlessNotebookDriver | undefined;
+  const recorder = new SessionRecorder({
+    logPath: config.out.replace(/\.json$/, '') + '.events.jsonl',
+    source: {
+      app: 'jupyterlab-aiev/cli',
+      app_version: version,
+      model: config.model,
+      provider_host: hostOf(config.baseUrl),
+      tool_mode: config.toolMode,
+      stream: config.stream,
+      sampling: {},
+      system_prompt_id: systemPromptIdFor(config.toolMode)
+    },
+    task: { prompt: config.prompt, attachments: [], tags: [] },
+    tools: config.toolMode === 'native' ? TOOL_DEFINITIONS : [],
+    secrets: [config.apiKey, config.token].filter(s => s.length >= 8),
+    outputsCapBytes: DEFAULT_OUTPUT_CAP_BYTES
+  });
+  let outcome: IOutcome = { reason: 'error', message: 'the run did not start' };
+  try {
+    const settings = config.serverUrl
+      ? await connect(config.serverUrl, config.token)
+      : await startLocalJupyterServer({ rootDir: process.cwd() }).then(server => {
+          local = server;
+          return settingsFor(server.baseUrl, server.token);
+        });
+    driver = await HeadlessNotebookDriver.open({
+      settings,
+      path: config.notebook,
+      kernelName: config.kernel,
+      outputsCapBytes: DEFAULT_OUTPUT_CAP_BYTES
+    });
+    log(`aiev: notebook ${config.notebook} on ${settings.baseUrl} (kernel ${config.kernel}), model ${config.model}`);
+    const environment = await captureEnvironment(driver, recorder);
+    const client = new ChatClient({
+      baseURL: config.baseUrl,
+      apiKey: config.apiKey || 'none',
+      model: config.model,
+      stream: config.stream,
+      onRetry: (attempt, error) => recorder.event('model_retry', { attempt, message: error.message })
+    });
+    const agent = new Agent({
+      client,
+      driver,
+      recorder,
+      toolMode: config.toolMode,
+      maxSteps: config.maxSteps,
+      cellTimeoutMs: config.cellTimeoutMs,
+      modelBudgetChars: config.budgetChars,
+      vision: config.vision,
+      signal: controller.signal,
+      onProgress: log
+    });
+    outcome = await agent.run(config.prompt);
+    if (environment) {
+      await finishEnvironment(driver, recorder, environment);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      throw error;
+    }
+    outcome = { reason: 'error', message: (error as Error).message };
+    log(`aiev: ${(error as Error).message}`);
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (controller.signal.aborted && outcome.reason !== 'final_answer') {
+      outcome = { reason: 'cancelled', message: 'stopped by the user' };
+    }
+    if (driver) {
+      recorder.setNotebook(driver.toJSON());
+      await driver.save().catch(() => undefined);
+      await driver.dispose().catch(() => undefined);
+    }
+    writeSample(config.out, recorder.finish(outcome));
+    await local?.stop();
+  }
+  log(`aiev: ${outcome.reason}${outcome.message ? ` (${outcome.message})` : ''}; record: ${config.out}`);
+  if (outcome.reason === 'final_answer') {
+    process.stdout.write(`${outcome.answer ?? ''}\n`);
+    return 0;
+  }
+  return outcome.reason === 'cancelled' ? 130 : 1;
+}
+
+async function captureEnvironment(driver: HeadlessNotebookDriver, recorder: SessionRecorder): Promise<IEnvironment | null> {
+  const result = await driver.executeSilent(ENVIRONMENT_SNIPPET);
+  recorder.event('silent_execution', { purpose: 'environment', status: result.status, error: result.error ?? null });
+  if (result.status !== 'ok') {
+    return null;
+  }
+  const facts = await driver.kernelFacts();
+  const { ipykernel, ...env } = parseEnvironment(result.stdout);
+  const environment: IEnvironment = {
+    ...env,
+    kernel: { name: facts.name, language: facts.language, protocol_version: facts.protocolVersion, ipykernel },
+    packages_after: env.packages_before,
+    installed_during_session: []
+  };
+  recorder.setEnvironment(environment);
+  return environment;
+}
+
+async function finishEnvironment(driver: HeadlessNotebookDriver, recorder: SessionRecorder, environment: IEnvironment): Promise<void> {
+  const result = await driver.executeSilent(PACKAGES_SNIPPET);
+  recorder.event('silent_execution', { purpose: 'environment after', status: result.status, error: result.error ?? null });
+  if (result.status !== 'ok') {
+    return;
+  }
+  const after = parsePackageSnapshot(result.stdout).packages;
+  const before = new Map(environment.packages_before.map(p => [p.name.toLowerCase(), p.version]));
+  recorder.setEnvironment({
+    ...environment,
+    packages_after: after,
+    installed_during_session: after.filter(p => before.get(p.name.toLowerCase()) !== p.version)
+  });
+}

@@ -1,0 +1,443 @@
+import { randomBytes, randomUUID } from 'crypto';
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'fs';
+import { dirname } from 'path';
+import type * as nbformat from '@jupyterlab/nbformat';
+
+import {
+  IAction,
+  IAssistantStep,
+  IEnvironment,
+  IEventStep,
+  IExecutionStep,
+  IOutcome,
+  ISample,
+  ISource,
+  IStep,
+  ITask,
+  IToolDefinition,
+  IToolResultStep,
+  IUserStep,
+  IVerification,
+  SAMPLE_SCHEMA
+} from './types';
+
+/** What replaces every occurrence of a secret. */
+export const REDACTED = '[REDACTED]';
+
+/** Version of the verification criteria the recorder stamps on records. */
+export const CRITERIA_VERSION = '0.1';
+
+/** `outcome.message` of a record rebuilt from a log on which `finish` was never called. */
+export const RECOVERED_MESSAGE = 'run ended without finishing (log recovered)';
+
+/** One entry of `ISample.redactions`. */
+export type Redaction = ISample['redactions'][number];
+
+/** Options of a `SessionRecorder`. */
+export interface ISessionRecorderOptions {
+  /** JSONL event log, appended line by line as the session runs; replaced if it exists. None when undefined. */
+  logPath?: string;
+  source: ISource;
+  task: ITask;
+  tools: IToolDefinition[];
+  /** Values (API keys…) replaced by `[REDACTED]` in everything recorded, before anything is written. */
+  secrets?: string[];
+  /** Cap on raw output bytes per execution, as applied by the notebook driver; stored in the record. */
+  outputsCapBytes: number;
+  /** Record id; a random UUID by default. */
+  id?: string;
+  /** Clock, for deterministic tests. */
+  now?: () => Date;
+  /** Licence stamped on the record; `unspecified` by default. */
+  license?: string;
+}
+
+/** What the agent loop reports of one model turn; `time` is filled by the recorder. */
+export interface IAssistantInput {
+  text: string;
+  reasoning?: string;
+  actions: IAction[];
+  usage?: IAssistantStep['usage'];
+  finish_reason?: string | null;
+}
+
+/** Kinds of event-log lines: one per recorder call, after the header. */
+export type LogKind = 'header' | IStep['type'] | 'environment' | 'notebook' | 'finish';
+
+/** Payload of the log's first line: everything of the record known at the start. */
+export interface ILogHeader {
+  schema: ISample['schema'];
+  id: string;
+  created_at: string;
+  license: string;
+  source: ISource;
+  task: ITask;
+  tools: IToolDefinition[];
+  outputs_cap_bytes: number;
+}
+
+/** One line of the JSONL event log. `redactions` lists where this line's payload had secrets scrubbed. */
+export interface ILogLine {
+  seq: number;
+  time: string;
+  kind: LogKind;
+  payload: unknown;
+  redactions?: Redaction[];
+}
+
+/**
+ * Counts of the interactive run. `turns` = assistant steps; `executions` = execution steps; `errors` =
+ * executions whose status is not `ok`. `fixes`: walking executions in order, a failure leaves its cell "open";
+ * a later `ok` execution counts as one fix when its own cell is open, or else when the execution just before
+ * it failed (the model rewrote the failing code into another cell) and that cell is still open. A fix closes
+ * that one cell, so an error is fixed at most once and one success fixes at most one failing cell, however
+ * many times that cell failed.
+ */
+export function interactiveCounts(steps: readonly IStep[]): IVerification['interactive'] {
+  const counts = { turns: 0, executions: 0, errors: 0, fixes: 0 };
+  const open = new Set<string>();
+  let previousFailed: string | null = null;
+  for (const step of steps) {
+    if (step.type === 'assistant') {
+      counts.turns++;
+    }
+    if (step.type !== 'execution') {
+      continue;
+    }
+    counts.executions++;
+    if (step.status !== 'ok') {
+      counts.errors++;
+      open.add(step.cell_id);
+      previousFailed = step.cell_id;
+      continue;
+    }
+    const fixed = open.has(step.cell_id) ? step.cell_id : previousFailed;
+    if (fixed !== null && open.has(fixed)) {
+      counts.fixes++;
+      open.delete(fixed);
+    }
+    previousFailed = null;
+  }
+  return counts;
+}
+
+/** Appends a property or index to a location such as `steps[3].outputs[0].text`. */
+function locate(base: string, key: string | number): string {
+  if (typeof key === 'number') {
+    return `${base}[${key}]`;
+  }
+  if (/^[A-Za-z_$][\w$]*$/.test(key)) {
+    return base ? `${base}.${key}` : key;
+  }
+  return `${base}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Returns a deep copy of a JSON value with every occurrence of each secret (in strings and object keys)
+ * replaced by `[REDACTED]`, and the locations (relative to `base`) of the strings that held one.
+ */
+export function redactSecrets<T>(value: T, secrets: readonly string[], base = ''): { value: T; locations: string[] } {
+  const needles = [...new Set(secrets.filter(secret => secret.length > 0))].sort((a, b) => b.length - a.length);
+  const locations: string[] = [];
+  const scrub = (text: string): string => needles.reduce((out, needle) => out.split(needle).join(REDACTED), text);
+  const walk = (node: unknown, where: string): unknown => {
+    if (typeof node === 'string') {
+      const clean = scrub(node);
+      if (clean !== node) {
+        locations.push(where);
+      }
+      return clean;
+    }
+    if (Array.isArray(node)) {
+      return node.map((item, index) => walk(item, locate(where, index)));
+    }
+    if (node !== null && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(node)) {
+        const cleanKey = scrub(key);
+        if (cleanKey !== key) {
+          locations.push(`${locate(where, cleanKey)} (key)`);
+        }
+        out[cleanKey] = walk(item, locate(where, cleanKey));
+      }
+      return out;
+    }
+    return node;
+  };
+  const copy = JSON.parse(JSON.stringify(value ?? null));
+  return { value: (needles.length ? walk(copy, base) : copy) as T, locations };
+}
+
+/** Applies one log line to the record being rebuilt (live or from a log file). */
+function applyLine(sample: ISample | null, line: ILogLine): ISample {
+  if (line.kind === 'header') {
+    const header = line.payload as ILogHeader;
+    if (header.schema?.name !== SAMPLE_SCHEMA.name) {
+      throw new Error(`event log: not a ${SAMPLE_SCHEMA.name} log (schema ${JSON.stringify(header.schema)})`);
+    }
+    return {
+      schema: header.schema,
+      id: header.id,
+      created_at: header.created_at,
+      license: header.license,
+      redactions: [...(line.redactions ?? [])],
+      source: header.source,
+      task: header.task,
+      tools: header.tools,
+      steps: [],
+      notebook: null,
+      verification: verificationOf([]),
+      environment: null,
+      outcome: null,
+      outputs_cap_bytes: header.outputs_cap_bytes
+    };
+  }
+  if (!sample) {
+    throw new Error(`event log: line ${line.seq} comes before the header`);
+  }
+  sample.redactions.push(...(line.redactions ?? []));
+  switch (line.kind) {
+    case 'user':
+    case 'assistant':
+    case 'execution':
+    case 'tool_result':
+    case 'event':
+      sample.steps.push(line.payload as IStep);
+      break;
+    case 'environment':
+      sample.environment = line.payload as IEnvironment;
+      break;
+    case 'notebook':
+      sample.notebook = line.payload as nbformat.INotebookContent;
+      break;
+    case 'finish':
+      sample.outcome = line.payload as IOutcome;
+      break;
+    default:
+      throw new Error(`event log: unknown line kind ${JSON.stringify(line.kind)}`);
+  }
+  return sample;
+}
+
+/** The verification block of an interactive record: counts filled, not replayed yet. */
+function verificationOf(steps: readonly IStep[]): IVerification {
+  const interactive = interactiveCounts(steps);
+  return { interactive, replay: null, tests: null, verdict: 'unverified', criteria_version: CRITERIA_VERSION };
+}
+
+/** A deep copy of the record with its verification counts brought up to date. */
+function finalise(sample: ISample): ISample {
+  const copy: ISample = JSON.parse(JSON.stringify(sample));
+  copy.verification = { ...copy.verification, interactive: interactiveCounts(copy.steps) };
+  return copy;
+}
+
+/** Parses an event log; a last line cut short by a crash is ignored, any other bad line throws. */
+export function parseLog(text: string): ILogLine[] {
+  const rows = text.split('\n');
+  const lines: ILogLine[] = [];
+  rows.forEach((row, index) => {
+    if (!row.trim()) {
+      return;
+    }
+    try {
+      lines.push(JSON.parse(row) as ILogLine);
+    } catch (error) {
+      const isLast = rows.slice(index + 1).every(rest => !rest.trim());
+      if (!isLast) {
+        throw new Error(`event log: line ${index + 1} is not JSON: ${(error as Error).message}`);
+      }
+    }
+  });
+  lines.forEach((line, index) => {
+    if (line.seq !== index) {
+      throw new Error(`event log: expected seq ${index}, found ${line.seq}`);
+    }
+  });
+  return lines;
+}
+
+/**
+ * Records one agent session. Every call is redacted, appended to the JSONL event log (when `logPath` is
+ * set) and only then applied to the in-memory record, so the log always rebuilds exactly that record.
+ * Node only (uses `fs`). Calls remain allowed after `finish` (a late `notebook_saved` event, the final
+ * notebook); a second `finish` throws.
+ */
+export class SessionRecorder {
+  constructor(options: ISessionRecorderOptions) {
+    if (!Number.isInteger(options.outputsCapBytes) || options.outputsCapBytes < 0) {
+      throw new Error(`outputsCapBytes must be a non-negative integer, got ${options.outputsCapBytes}`);
+    }
+    this._logPath = options.logPath;
+    this._secrets = options.secrets ?? [];
+    this._now = options.now ?? (() => new Date());
+    const header: ILogHeader = {
+      schema: { name: SAMPLE_SCHEMA.name, version: SAMPLE_SCHEMA.version },
+      id: options.id ?? randomUUID(),
+      created_at: this._time(),
+      license: options.license ?? 'unspecified',
+      source: options.source,
+      task: options.task,
+      tools: options.tools,
+      outputs_cap_bytes: options.outputsCapBytes
+    };
+    if (this._logPath) {
+      mkdirSync(dirname(this._logPath), { recursive: true });
+    }
+    this._sample = this._record('header', header, '', header.created_at);
+  }
+
+  /**
+   * Rebuilds a record from an event log alone (crash recovery). A log without a `finish` line gets the outcome
+   * `{ reason: 'error', message: RECOVERED_MESSAGE }`, so a recovered record is complete and says why it ended.
+   */
+  static fromLog(path: string): ISample {
+    let sample: ISample | null = null;
+    for (const line of parseLog(readFileSync(path, 'utf8'))) {
+      sample = applyLine(sample, line);
+    }
+    if (!sample) {
+      throw new Error(`event log ${path} has no header`);
+    }
+    if (!sample.outcome) {
+      sample.outcome = { reason: 'error', message: RECOVERED_MESSAGE };
+    }
+    return finalise(sample);
+  }
+
+  /** Id of the record. */
+  get id(): string {
+    return this._sample.id;
+  }
+
+  /** True once `finish` has been called. */
+  get finished(): boolean {
+    return this._sample.outcome !== null;
+  }
+
+  /** Records a user turn. */
+  user(text: string): IUserStep {
+    const time = this._time();
+    return this._step('user', { type: 'user', text, time }, time);
+  }
+
+  /** Records a model turn; `usage` keeps only `prompt_tokens` / `completion_tokens`. */
+  assistant(input: IAssistantInput): IAssistantStep {
+    const time = this._time();
+    const step: IAssistantStep = { type: 'assistant', text: input.text, actions: input.actions, time };
+    if (input.reasoning !== undefined) {
+      step.reasoning = input.reasoning;
+    }
+    if (input.usage) {
+      const { prompt_tokens, completion_tokens } = input.usage;
+      step.usage = { prompt_tokens, completion_tokens };
+    }
+    if (input.finish_reason !== undefined) {
+      step.finish_reason = input.finish_reason;
+    }
+    return this._step('assistant', step, time);
+  }
+
+  /**
+   * Records a kernel execution as given: the notebook driver caps raw outputs at `outputs_cap_bytes` and sets
+   * `truncated`; the recorder does not rewrite outputs.
+   */
+  execution(input: Omit<IExecutionStep, 'type'>): IExecutionStep {
+    return this._step('execution', { type: 'execution', ...input }, this._time());
+  }
+
+  /** Records the answer to a tool call that ran nothing on the kernel, exactly as the model saw it. */
+  toolResult(result: Omit<IToolResultStep, 'type' | 'time'>): IToolResultStep {
+    const time = this._time();
+    return this._step('tool_result', { type: 'tool_result', ...result, time }, time);
+  }
+
+  /** Records something outside the dialogue. */
+  event(event: IEventStep['event'], detail: Record<string, unknown> = {}): IEventStep {
+    const time = this._time();
+    return this._step('event', { type: 'event', event, time, detail }, time);
+  }
+
+  /** Sets (or replaces) the environment facts. */
+  setEnvironment(environment: IEnvironment): void {
+    this._record('environment', environment, 'environment', this._time());
+  }
+
+  /** Sets (or replaces) the final notebook. */
+  setNotebook(notebook: nbformat.INotebookContent): void {
+    this._record('notebook', notebook, 'notebook', this._time());
+  }
+
+  /** Ends the session: stores the outcome and returns the record (verdict `unverified`, counts filled). */
+  finish(outcome: IOutcome): ISample {
+    if (this.finished) {
+      throw new Error('SessionRecorder.finish called twice');
+    }
+    this._record('finish', outcome, 'outcome', this._time());
+    return this.snapshot();
+  }
+
+  /** A deep copy of the record so far; `outcome` is null until `finish`. */
+  snapshot(): ISample {
+    return finalise(this._sample);
+  }
+
+  private _time(): string {
+    return this._now().toISOString();
+  }
+
+  private _step<T extends IStep>(kind: LogKind, step: T, time: string): T {
+    const sample = this._record(kind, step, locate('steps', this._sample.steps.length), time);
+    return JSON.parse(JSON.stringify(sample.steps[sample.steps.length - 1]));
+  }
+
+  /** Redacts a payload, appends its line to the log, then applies it to the record. */
+  private _record(kind: LogKind, payload: unknown, location: string, time: string): ISample {
+    const clean = redactSecrets(payload, this._secrets, location);
+    const line: ILogLine = { seq: this._seq, time, kind, payload: clean.value };
+    if (clean.locations.length) {
+      line.redactions = clean.locations.map(where => ({ kind: 'api_key', location: where }));
+    }
+    if (this._logPath) {
+      appendFileSync(this._logPath, JSON.stringify(line) + '\n', { encoding: 'utf8', flag: kind === 'header' ? 'w' : 'a' });
+    }
+    this._seq++;
+    this._sample = applyLine(kind === 'header' ? null : this._sample, line);
+    return this._sample;
+  }
+
+  private readonly _logPath: string | undefined;
+  private readonly _secrets: string[];
+  private readonly _now: () => Date;
+  private _seq = 0;
+  private _sample: ISample;
+}
+
+/**
+ * Writes a record as 2-space JSON atomically: a temporary file in the same folder, synced, then renamed over
+ * `path`. Parent folders are created. With `secrets`, they are redacted first and their places added to
+ * `redactions`.
+ */
+export function writeSample(path: string, sample: ISample, options: { secrets?: string[] } = {}): void {
+  let out = sample;
+  if (options.secrets?.length) {
+    const clean = redactSecrets(sample, options.secrets);
+    out = clean.value;
+    out.redactions.push(...clean.locations.map(location => ({ kind: 'api_key', location })));
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(out, null, 2) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The canonical execution-verified sample (see ../shared/design/sample-format.md) and the pieces the agent,
+ * the notebook drivers and the recorder exchange. `schema/sample.schema.json` is the JSON Schema of `ISample`;
+ * tests validate every record against it.
+ */
+import type * as nbformat from '@jupyterlab/nbformat';
+
+/** Name and version of the record format; bump the version on any incompatible change. */
+export const SAMPLE_SCHEMA = { name: 'jupyterlab-aiev/sample', version: '0.1.0' } as const;
+
+/** How an execution ended. */
+export type ExecutionStatus = 'ok' | 'error' | 'timeout' | 'interrupted' | 'kernel_died';
+
+/** What an agent action does, derived from its source. */
+export type ActionKind = 'python' | 'pip' | 'shell' | 'magic' | 'final_answer' | 'notebook';
+
+/** `ename` / `evalue` of a Python exception. */
+export interface IErrorSummary {
+  ename: string;
+  evalue: string;
+}
+
+/** One distribution as `importlib.metadata` reports it in the kernel. */
+export interface IPackageVersion {
+  name: string;
+  version: string;
+}
+
+/** What an install execution changed in the kernel's environment. */
+export interface IInstallResult {
+  /** Distributions added or whose version changed (after vs before), sorted by name. */
+  resolved: IPackageVersion[];
+  /** Distributions that disappeared. */
+  removed: IPackageVersion[];
+  /** True when a changed distribution provides a module the kernel had already imported. */
+  restart_required: boolean;
+}
+
+/** A tool call (native mode) or execution request (fenced mode) in an assistant turn. */
+export interface IAction {
+  call_id: string;
+  tool: string;
+  kind: ActionKind;
+  /** Target cell; null for tools without one (read_notebook, restart_kernel, final_answer). */
+  cell_id: string | null;
+  /** Arguments as the model sent them, parsed; `raw_arguments` holds the text when it did not parse. */
+  arguments: Record<string, unknown>;
+  raw_arguments?: string;
+  code?: string;
+  answer?: string;
+}
+
+/** A user turn. */
+export interface IUserStep {
+  type: 'user';
+  text: string;
+  time: string;
+}
+
+/** A model turn. */
+export interface IAssistantStep {
+  type: 'assistant';
+  text: string;
+  reasoning?: string;
+  actions: IAction[];
+  time: string;
+  /** Model-reported token usage for this turn, when the endpoint gives it. */
+  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  finish_reason?: string | null;
+}
+
+/** One real kernel execution and exactly what the model was shown of it. */
+export interface IExecutionStep {
+  type: 'execution';
+  call_id: string;
+  cell_id: string;
+  executor: 'ipykernel';
+  execution_count: number | null;
+  status: ExecutionStatus;
+  started_at: string;
+  duration_ms: number;
+  error?: IErrorSummary;
+  /** Raw nbformat outputs, lossless unless `truncated` (see `outputs_cap_bytes`). */
+  outputs: nbformat.IOutput[];
+  /** True when raw outputs exceeded the cap and their middle was dropped. */
+  truncated: boolean;
+  /** The model-facing text, byte for byte what went into the tool message. */
+  model_text: string;
+  /** Installs only. */
+  install?: IInstallResult;
+  /** The kernel asked for stdin during this execution (and was refused). */
+  stdin_requested?: boolean;
+}
+
+/**
+ * The answer to a tool call that ran nothing on the kernel (edit_cell, read_notebook, restart_kernel,
+ * final_answer, malformed or unknown calls), exactly as the model saw it.
+ */
+export interface IToolResultStep {
+  type: 'tool_result';
+  call_id: string;
+  cell_id: string | null;
+  model_text: string;
+  /** The call was refused (bad arguments, unknown tool or cell). */
+  is_error: boolean;
+  time: string;
+}
+
+/** Something that happened outside the dialogue: silent/introspection executions, kernel restarts, retries, faults. */
+export interface IEventStep {
+  type: 'event';
+  event:
+    | 'silent_execution'
+    | 'kernel_restart'
+    | 'kernel_died'
+    | 'model_retry'
+    | 'model_error'
+    | 'tool_error'
+    | 'interrupted'
+    | 'notebook_saved';
+  time: string;
+  detail: Record<string, unknown>;
+}
+
+export type IStep = IUserStep | IAssistantStep | IExecutionStep | IToolResultStep | IEventStep;
+
+/** The OpenAI-format definition of a tool the model was given. */
+export interface IToolDefinition {
+  type: 'function';
+  function: { name: string; description: string; parameters: Record<string, unknown> };
+}
+
+/** Where the sample came from. Never holds an API key. */
+export interface ISource {
+  app: string;
+  app_version: string;
+  model: string;
+  /** Host (and port) of the model endpoint only, never a path with a key or the key itself. */
+  provider_host: string;
+  tool_mode: 'native' | 'fenced';
+  stream: boolean;
+  sampling: Record<string, unknown>;
+  system_prompt_id: string;
+}
+
+export interface ITask {
+  prompt: string;
+  system?: string;
+  attachments: { path: string; sha256: string }[];
+  tests?: string[];
+  tags: string[];
+}
+
+/** Interpreter and kernel facts, and the packages before and after the session. */
+export interface IEnvironment {
+  python: string;
+  implementation: string;
+  platform: string;
+  kernel: { name: string; language: string; protocol_version: string; ipykernel: string | null };
+  packages_before: IPackageVersion[];
+  packages_after: IPackageVersion[];
+  installed_during_session: IPackageVersion[];
+}
+
+export type Verdict = 'verified' | 'diverged' | 'failed' | 'unverified';
+
+export interface IVerification {
+  interactive: { turns: number; executions: number; errors: number; fixes: number };
+  /** Filled by the replay verifier; null until replayed. */
+  replay: Record<string, unknown> | null;
+  tests: Record<string, unknown> | null;
+  verdict: Verdict;
+  criteria_version: string;
+}
+
+/** How the run ended. */
+export interface IOutcome {
+  /** `final_answer`: the model called it; otherwise why the loop stopped. */
+  reason: 'final_answer' | 'max_steps' | 'model_error' | 'cancelled' | 'error';
+  answer?: string;
+  message?: string;
+}
+
+/** The canonical record of one agent session. */
+export interface ISample {
+  schema: { name: string; version: string };
+  id: string;
+  created_at: string;
+  license: string;
+  redactions: { kind: string; location: string }[];
+  source: ISource;
+  task: ITask;
+  tools: IToolDefinition[];
+  steps: IStep[];
+  notebook: nbformat.INotebookContent | null;
+  verification: IVerification;
+  environment: IEnvironment | null;
+  outcome: IOutcome | null;
+  /** Cap on raw output bytes kept per execution; executions over it have `truncated: true`. */
+  outputs_cap_bytes: number;
+}

@@ -1,0 +1,121 @@
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+import { Agent } from '../../src/agent/agent';
+import { TOOL_DEFINITIONS } from '../../src/agent/tools';
+import { ChatClient } from '../../src/llm/client';
+import { HeadlessNotebookDriver } from '../../src/notebook/headless';
+import { SessionRecorder } from '../../src/trace/recorder';
+import type { IExecutionStep, IOutcome, ISample, IStep } from '../../src/trace/types';
+import { validateSample } from '../../src/trace/validate';
+import { IRecordedRequest, ScriptEntry, startScriptedModel } from '../scripted-model/server';
+import { ITestServer } from './jupyter';
+
+/** Options of one scripted agent run. */
+export interface IHarnessOptions {
+  prompt?: string;
+  toolMode?: 'native' | 'fenced';
+  stream?: boolean;
+  cellTimeoutMs?: number;
+  maxSteps?: number;
+  modelBudgetChars?: number;
+  /** SDK retries of HTTP errors (default 2, so exhausted-retry tests stay short). */
+  maxRetries?: number;
+  signal?: AbortSignal;
+  /** Called with the driver once the notebook is open, before the agent starts. */
+  onDriver?: (driver: HeadlessNotebookDriver) => void;
+}
+
+/** What a scripted run left behind. */
+export interface IHarnessRun {
+  outcome: IOutcome;
+  sample: ISample;
+  requests: IRecordedRequest[];
+  /** The notebook as saved on the server at the end. */
+  savedNotebook: any;
+  logText: string;
+}
+
+let counter = 0;
+
+/** Run the real agent on a real kernel of `server`, with the scripted model answering; validate the record. */
+export async function runScripted(server: ITestServer, script: ScriptEntry[], options: IHarnessOptions = {}): Promise<IHarnessRun> {
+  const model = await startScriptedModel(script);
+  const dir = mkdtempSync(join(tmpdir(), 'aiev-run-'));
+  const path = `run-${process.pid}-${++counter}.ipynb`;
+  const toolMode = options.toolMode ?? 'native';
+  const recorder = new SessionRecorder({
+    logPath: join(dir, 'events.jsonl'),
+    source: {
+      app: 'jupyterlab-aiev/test',
+      app_version: '0',
+      model: 'scripted',
+      provider_host: new URL(model.baseUrl).host,
+      tool_mode: toolMode,
+      stream: options.stream ?? true,
+      sampling: {},
+      system_prompt_id: toolMode === 'native' ? 'native-v1' : 'fenced-v1'
+    },
+    task: { prompt: options.prompt ?? 'test task', attachments: [], tags: ['test'] },
+    tools: toolMode === 'native' ? TOOL_DEFINITIONS : [],
+    secrets: [],
+    outputsCapBytes: 5 * 1024 * 1024
+  });
+  const driver = await HeadlessNotebookDriver.open({ settings: server.settings, path, interruptGraceMs: 5000 });
+  try {
+    options.onDriver?.(driver);
+    const agent = new Agent({
+      client: new ChatClient({
+        baseURL: model.baseUrl,
+        apiKey: 'test-key',
+        model: 'scripted',
+        stream: options.stream ?? true,
+        maxRetries: options.maxRetries ?? 2,
+        onRetry: (attempt, error) => recorder.event('model_retry', { attempt, message: error.message })
+      }),
+      driver,
+      recorder,
+      toolMode,
+      maxSteps: options.maxSteps ?? 10,
+      cellTimeoutMs: options.cellTimeoutMs ?? 60000,
+      modelBudgetChars: options.modelBudgetChars,
+      signal: options.signal
+    });
+    const outcome = await agent.run(options.prompt ?? 'test task');
+    recorder.setNotebook(driver.toJSON());
+    await driver.save();
+    const sample = recorder.finish(outcome);
+    const validation = validateSample(sample);
+    if (!validation.valid) {
+      throw new Error(`record does not validate:\n${validation.errors.join('\n')}`);
+    }
+    const saved = await fetch(`${server.baseUrl}api/contents/${path}?content=1`, {
+      headers: { Authorization: `token ${server.token}` }
+    }).then(r => r.json());
+    return {
+      outcome,
+      sample,
+      requests: model.requests,
+      savedNotebook: saved.content,
+      logText: readFileSync(join(dir, 'events.jsonl'), 'utf8')
+    };
+  } finally {
+    await driver.dispose().catch(() => undefined);
+    await model.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The execution steps of a record. */
+export function executions(sample: ISample): IExecutionStep[] {
+  return sample.steps.filter((s: IStep): s is IExecutionStep => s.type === 'execution');
+}
+
+/** The text of a record's execution outputs of one stream (stdout by default). */
+export function streamText(step: IExecutionStep, name = 'stdout'): string {
+  return step.outputs
+    .filter((o: any) => o.output_type === 'stream' && o.name === name)
+    .map((o: any) => (Array.isArray(o.text) ? o.text.join('') : o.text))
+    .join('');
+}

@@ -1,0 +1,140 @@
+import { execFileSync } from 'child_process';
+import { join } from 'path';
+
+import { ChatRequest, lastToolResult, ScriptEntry } from '../scripted-model/server';
+import { executions, runScripted, streamText } from '../helpers/agentHarness';
+import { ITestServer, startTestServer } from '../helpers/jupyter';
+
+const PIP = join(__dirname, '..', '..', '.venv', 'bin', 'pip');
+const PACKAGE = 'tabulate';
+
+function uninstall(): void {
+  execFileSync(PIP, ['uninstall', '-y', '-q', PACKAGE], { stdio: 'ignore' });
+}
+
+/** The value after `key: ` on its own line of a tool result. */
+function field(text: string, key: string): string {
+  const match = new RegExp(`^${key}: (.*)$`, 'm').exec(text);
+  if (!match) {
+    throw new Error(`no '${key}:' line in tool result:\n${text}`);
+  }
+  return match[1];
+}
+
+describe('agent on a real kernel', () => {
+  let server: ITestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describe('missing package: ModuleNotFoundError, %pip install, then a value only the real output gives', () => {
+    beforeAll(uninstall);
+    afterAll(uninstall);
+
+    for (const stream of [true, false]) {
+      it(`works ${stream ? 'streaming' : 'non-streaming'}`, async () => {
+        let installed = '';
+        let printed = '';
+        const script = [
+          { content: 'Let me try tabulate.', toolCalls: [{ name: 'execute_cell', arguments: { code: `import ${PACKAGE}` } }] },
+          (request: ChatRequest) => {
+            const result = lastToolResult(request);
+            expect(field(result, 'status')).toBe('error');
+            expect(result).toContain(`ModuleNotFoundError: No module named '${PACKAGE}'`);
+            return { toolCalls: [{ name: 'execute_cell', arguments: { code: `%pip install -q ${PACKAGE}` } }] };
+          },
+          (request: ChatRequest) => {
+            const result = lastToolResult(request);
+            expect(field(result, 'status')).toBe('ok');
+            installed = field(result, 'installed');
+            return {
+              toolCalls: [
+                {
+                  name: 'execute_cell',
+                  arguments: {
+                    code: `import ${PACKAGE}\nprint(${PACKAGE}.tabulate([[6 * 7, 'x']], tablefmt='plain'))\nprint(${PACKAGE}.__version__)`
+                  }
+                }
+              ]
+            };
+          },
+          (request: ChatRequest) => {
+            printed = lastToolResult(request).split('output:\n')[1].trim();
+            return { toolCalls: [{ name: 'final_answer', arguments: { answer: `version ${printed.split('\n').pop()}` } }] };
+          }
+        ];
+        const run = await runScripted(server, script, { stream, prompt: 'Print a table with tabulate.' });
+
+        expect(run.outcome.reason).toBe('final_answer');
+        const [failed, install, success] = executions(run.sample);
+        expect(failed.status).toBe('error');
+        expect(failed.error).toEqual({ ename: 'ModuleNotFoundError', evalue: `No module named '${PACKAGE}'` });
+        expect(install.install?.resolved.map(p => p.name.toLowerCase())).toContain(PACKAGE);
+        const version = install.install!.resolved.find(p => p.name.toLowerCase() === PACKAGE)!.version;
+        expect(installed).toContain(`${PACKAGE}==${version}`);
+        // The answer carries the version the kernel printed, which must be the one the install resolved.
+        expect(streamText(success)).toBe(`42  x\n${version}\n`);
+        expect(run.outcome.answer).toBe(`version ${version}`);
+        expect(printed).toBe(`42  x\n${version}`);
+        // Every request after the first carried the previous tool results; the SDK saw `stream` as asked.
+        expect(run.requests.map(r => Boolean(r.body.stream))).toEqual([stream, stream, stream, stream]);
+        // The notebook on the server holds the three cells with their real outputs, ids equal to the record's.
+        expect(run.savedNotebook.cells.map((c: any) => c.id)).toEqual(executions(run.sample).map(e => e.cell_id));
+        expect(run.savedNotebook.cells[2].outputs[0].text).toContain('42  x');
+        uninstall();
+      });
+    }
+  });
+
+  it('edits a failing cell by id and runs it again (the id is kept)', async () => {
+    let cellId = '';
+    const script: ScriptEntry[] = [
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: 'total = sum(range(10)) +' } }] },
+      (request: ChatRequest) => {
+        cellId = field(lastToolResult(request), 'cell_id');
+        return { toolCalls: [{ name: 'edit_cell', arguments: { cell_id: cellId, code: 'total = sum(range(10))\nprint(total)' } }] };
+      },
+      { toolCalls: [{ name: 'run_cell', arguments: { cell_id: '__CELL__' } }] },
+      (request: ChatRequest) => ({ toolCalls: [{ name: 'final_answer', arguments: { answer: lastToolResult(request).split('output:\n')[1] } }] })
+    ];
+    // run_cell needs the id the kernel run produced: patch the static entry once it is known.
+    script[2] = () => ({ toolCalls: [{ name: 'run_cell', arguments: { cell_id: cellId } }] });
+    const run = await runScripted(server, script);
+    const [first, second] = executions(run.sample);
+    expect(first.status).toBe('error');
+    expect(first.error?.ename).toBe('SyntaxError');
+    expect(second.status).toBe('ok');
+    expect(second.cell_id).toBe(first.cell_id);
+    expect(run.outcome.answer?.trim()).toBe('45');
+    expect(run.sample.verification.interactive).toMatchObject({ executions: 2, errors: 1, fixes: 1 });
+    expect(run.savedNotebook.cells).toHaveLength(1);
+    expect(run.savedNotebook.cells[0].source).toBe('total = sum(range(10))\nprint(total)');
+  });
+
+  it('fenced mode: code blocks run as cells and the results come back as the next user turn', async () => {
+    const script = [
+      { content: 'Computing:\n```python\nx = 2 ** 10\nprint(x)\n```\nand\n```sh\necho shell-$((6*7))\n```' },
+      (request: ChatRequest) => {
+        const last = request.messages[request.messages.length - 1];
+        expect(last.role).toBe('user');
+        const text = String(last.content);
+        expect(text).toContain('Result of code block 1:');
+        expect(text).toContain('1024');
+        expect(text).toContain('shell-42');
+        return { content: 'The answer is 1024.' };
+      }
+    ];
+    const run = await runScripted(server, script, { toolMode: 'fenced' });
+    expect(run.outcome).toEqual({ reason: 'final_answer', answer: 'The answer is 1024.' });
+    expect(run.requests[0].body.tools).toBeUndefined();
+    const [py, sh] = executions(run.sample);
+    expect(streamText(py)).toBe('1024\n');
+    expect(streamText(sh)).toMatch(/^shell-42\r?\n$/); // IPython runs ! commands in a pty
+    const actions = run.sample.steps.flatMap(s => (s.type === 'assistant' ? s.actions : []));
+    expect(actions.map(a => a.kind)).toEqual(['python', 'shell']);
+    expect(actions[1].code).toBe('!echo shell-$((6*7))');
+  });
+});

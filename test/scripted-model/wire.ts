@@ -1,0 +1,162 @@
+/**
+ * The OpenAI Chat Completions wire format of a scripted reply: one `chat.completion` object (non-streaming) or the
+ * `chat.completion.chunk` events of a stream, and the OpenAI-shaped error body.
+ */
+import { ChatRequest, IErrorTurn, IReplyTurn, IScriptedUsage } from './types';
+
+/** A tool call with its id assigned and its arguments as the exact string sent. */
+export interface IResolvedToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** A reply turn made concrete for one request. */
+export interface IResolvedReply {
+  /** `chatcmpl-...` id shared by the completion or all chunks. */
+  id: string;
+  model: string;
+  created: number;
+  content: string | undefined;
+  reasoning: string | undefined;
+  toolCalls: IResolvedToolCall[];
+  finishReason: string;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+type Json = Record<string, unknown>;
+
+/** Resolve a reply turn: ids for tool calls (from `nextCallId`), argument strings, finish reason and usage. */
+export function resolveReply(
+  turn: IReplyTurn,
+  request: ChatRequest,
+  id: string,
+  nextCallId: () => string
+): IResolvedReply {
+  const toolCalls = (turn.toolCalls ?? []).map(call => ({
+    id: call.id ?? nextCallId(),
+    name: call.name,
+    arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments)
+  }));
+  const generated = (turn.content ?? '') + (turn.reasoning ?? '') + toolCalls.map(c => c.name + c.arguments).join('');
+  const usage: IScriptedUsage = turn.usage ?? {
+    prompt_tokens: estimateTokens(JSON.stringify(request.messages ?? [])),
+    completion_tokens: estimateTokens(generated)
+  };
+  return {
+    id,
+    model: typeof request.model === 'string' ? request.model : 'scripted-model',
+    created: Math.floor(Date.now() / 1000),
+    content: turn.content,
+    reasoning: turn.reasoning,
+    toolCalls,
+    finishReason: turn.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop'),
+    usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens }
+  };
+}
+
+/** The non-streaming `chat.completion` object. */
+export function completionBody(reply: IResolvedReply): Json {
+  const message: Json = {
+    role: 'assistant',
+    content: reply.content ?? (reply.toolCalls.length ? null : ''),
+    refusal: null
+  };
+  if (reply.reasoning !== undefined) {
+    message.reasoning_content = reply.reasoning;
+  }
+  if (reply.toolCalls.length) {
+    message.tool_calls = reply.toolCalls.map(call => ({
+      id: call.id,
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments }
+    }));
+  }
+  return {
+    id: reply.id,
+    object: 'chat.completion',
+    created: reply.created,
+    model: reply.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: reply.finishReason }],
+    usage: reply.usage
+  };
+}
+
+/**
+ * The `data:` payloads of a stream, `[DONE]` excluded: the role chunk, reasoning and content deltas, tool calls
+ * (first delta of a call: index, id, type, name and empty arguments; then argument fragments with only the index),
+ * then, when `withFinish`, the finish_reason chunk and (if `includeUsage`) the usage chunk with empty choices.
+ */
+export function streamEvents(
+  reply: IResolvedReply,
+  options: { chunkSize?: number; includeUsage: boolean; withFinish: boolean }
+): Json[] {
+  const size = Math.max(1, options.chunkSize ?? 8);
+  const chunk = (delta: Json, finishReason: string | null = null): Json => ({
+    id: reply.id,
+    object: 'chat.completion.chunk',
+    created: reply.created,
+    model: reply.model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    ...(options.includeUsage ? { usage: null } : {})
+  });
+  const events: Json[] = [chunk({ role: 'assistant', content: '' })];
+  for (const piece of split(reply.reasoning ?? '', size)) {
+    events.push(chunk({ reasoning_content: piece }));
+  }
+  for (const piece of split(reply.content ?? '', size)) {
+    events.push(chunk({ content: piece }));
+  }
+  reply.toolCalls.forEach((call, index) => {
+    events.push(
+      chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] })
+    );
+    for (const piece of split(call.arguments, size)) {
+      events.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+    }
+  });
+  if (options.withFinish) {
+    events.push(chunk({}, reply.finishReason));
+    if (options.includeUsage) {
+      events.push({ ...chunk({}), choices: [], usage: reply.usage });
+    }
+  }
+  return events;
+}
+
+/** The OpenAI-shaped error body of an error turn. */
+export function errorBody(error: IErrorTurn['error']): Json {
+  return openAIError(error.status, error.message ?? `scripted error ${error.status}`, error.type, error.code);
+}
+
+/** `{"error": {"message", "type", "param", "code"}}` with a type derived from the status when not given. */
+export function openAIError(status: number, message: string, type?: string, code?: string | null): Json {
+  return {
+    error: { message, type: type ?? defaultErrorType(status), param: null, code: code === undefined ? null : code }
+  };
+}
+
+function defaultErrorType(status: number): string {
+  if (status === 401) {
+    return 'invalid_request_error';
+  }
+  if (status === 429) {
+    return 'rate_limit_exceeded';
+  }
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
+}
+
+/** About 4 characters a token, at least 1 for non-empty text. */
+function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** Split into pieces of at most `size` code points (never inside a surrogate pair); none for ''. */
+function split(text: string, size: number): string[] {
+  const points = Array.from(text);
+  const pieces: string[] = [];
+  for (let i = 0; i < points.length; i += size) {
+    pieces.push(points.slice(i, i + size).join(''));
+  }
+  return pieces;
+}
