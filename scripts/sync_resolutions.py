@@ -21,6 +21,22 @@ ROOT = Path(__file__).resolve().parent.parent
 EXTRA = {"@rspack/core": "2.2.9", "@rspack/binding": "2.2.9", "lib0": "0.2.111"}
 
 
+# Packages whose version must be the one JupyterLab's own bundle ships: the lab shares them as singletons with
+# extensions, and the headless driver should run the same CRDT code as the lab.
+BUNDLED = ("yjs", "@jupyter/ydoc")
+
+
+def bundled_versions() -> dict[str, str]:
+    """Versions of `BUNDLED` in the installed JupyterLab's static bundle (its third-party licence list)."""
+    licenses = Path(sys.prefix) / "share" / "jupyter" / "lab" / "static" / "third-party-licenses.json"
+    packages = json.loads(licenses.read_text())["packages"]
+    found = {p["name"]: p["versionInfo"] for p in packages if p["name"] in BUNDLED}
+    missing = set(BUNDLED) - set(found)
+    if missing:
+        raise SystemExit(f"{licenses} lists no {sorted(missing)}")
+    return found
+
+
 def wanted() -> dict[str, str]:
     staging = Path(jupyterlab.__file__).parent / "staging" / "package.json"
     pins = json.loads(staging.read_text())["resolutions"]
@@ -30,6 +46,7 @@ def wanted() -> dict[str, str]:
     for name in ("@jupyterlab/core-meta", "@jupyterlab/testutils", "@jupyterlab/testing"):
         out.setdefault(name, version)
     out.update(EXTRA)
+    out.update(bundled_versions())
     return dict(sorted(out.items()))
 
 

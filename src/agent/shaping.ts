@@ -9,6 +9,17 @@
  */
 import type * as nbformat from '@jupyterlab/nbformat';
 
+import { formatCount } from '../notebook/cappedText';
+import { addGap, cutMiddle, EMPTY_GAP, IGap, textGap, trimEndNewlines } from './middleCut';
+import {
+  applyBackspaces,
+  cleanTerminalText,
+  collapseCarriageReturns,
+  countNewlines,
+  htmlToText,
+  stripAnsi
+} from './terminalText';
+
 /** Default model-facing budget in characters (about 1.5k tokens). */
 export const DEFAULT_MODEL_BUDGET_CHARS = 6000;
 
@@ -36,76 +47,6 @@ export interface IShapedOutput {
   truncated: boolean;
   /** Characters cut, summed over every marker in `text` (cleaned characters, or raw ones where it says "about"). */
   omittedChars: number;
-}
-
-/** ANSI/VT escape sequences: CSI (colours, cursor moves, erase), OSC terminated by BEL or ST, and two-char escapes. */
-const ANSI_PATTERN = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b\n]*(?:\u0007|\u001b\\)|\u001b[ -/]*[0-~]/g;
-
-/** Removes ANSI escape sequences (SGR colours as in IPython tracebacks, cursor/erase codes as tqdm emits, OSC). */
-export function stripAnsi(text: string): string {
-  return text.indexOf('\u001b') === -1 ? text : text.replace(ANSI_PATTERN, '');
-}
-
-/**
- * Applies carriage returns the way a progress bar intends: per line, only the last non-empty `\r`-separated
- * segment is kept (`10%\r20%\r100%\n` → `100%\n`), which also turns `\r\n` into `\n`. A segment holding
- * only ANSI codes counts as empty. Linear time; overwritten segments are skipped, not scanned.
- */
-export function collapseCarriageReturns(text: string): string {
-  let cr = text.indexOf('\r');
-  if (cr === -1) {
-    return text;
-  }
-  const pieces: string[] = [];
-  let copied = 0;
-  while (cr !== -1) {
-    const lineStart = text.lastIndexOf('\n', cr) + 1;
-    let lineEnd = text.indexOf('\n', cr);
-    lineEnd = lineEnd === -1 ? text.length : lineEnd;
-    pieces.push(text.slice(copied, lineStart), text.slice(...visibleRange(text, lineStart, lineEnd)));
-    copied = lineEnd;
-    cr = text.indexOf('\r', lineEnd);
-  }
-  pieces.push(text.slice(copied));
-  return pieces.join('');
-}
-
-/** Applies backspaces: each `\b` deletes the character before it on the same line. */
-export function applyBackspaces(text: string): string {
-  if (text.indexOf('\b') === -1) {
-    return text;
-  }
-  const kept: string[] = [];
-  for (const char of text) {
-    if (char !== '\b') {
-      kept.push(char);
-    } else if (kept.length && kept[kept.length - 1] !== '\n') {
-      kept.pop();
-    }
-  }
-  return kept.join('');
-}
-
-/** Terminal output as a person would read it: carriage returns applied, ANSI stripped, backspaces applied. */
-export function cleanTerminalText(text: string): string {
-  return applyBackspaces(stripAnsi(collapseCarriageReturns(text)));
-}
-
-/** Readable text of an HTML fragment: scripts and styles dropped, block ends as line breaks, cells tab-separated. */
-export function htmlToText(html: string): string {
-  return decodeEntities(
-    html
-      .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, '')
-      .replace(/<!--[\s\S]*?-->/g, '')
-      .replace(/>\s*\n\s*</g, '><')
-      .replace(/<br\s*\/?>/gi, '\n')
-      .replace(/<\/(?:p|div|tr|li|h[1-6]|table|thead|tbody|pre|blockquote|caption)\s*>/gi, '\n')
-      .replace(/<\/t[dh]\s*>/gi, '\t')
-      .replace(/<[^>]*>/g, '')
-  )
-    .replace(/[ \t]+$/gm, '')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
 }
 
 /**
@@ -144,18 +85,9 @@ interface IPart {
   dirty?: boolean;
 }
 
-/** Characters and line breaks of text that is not shown. */
-interface IGap {
-  chars: number;
-  lines: number;
-  /** False when `chars` counts raw characters (huge text with control sequences). */
-  exact: boolean;
-}
-
 const RASTER_MIMES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
 const SPAN_CHARS = 64 * 1024;
 const EXACT_DIRTY_CHARS = 8 * 1024 * 1024;
-const MARKER_RESERVE = 120;
 const ERROR_SHARE = 0.6;
 
 function renderOutput(
@@ -311,26 +243,6 @@ function splitLong(body: string, close: string, window: number): CleanSpan {
   };
 }
 
-/**
- * The `[start, end)` range of one line that survives its carriage returns: after the last `\r` whose
- * following segment is non-empty once ANSI codes are removed (segments over 4 KiB count as non-empty).
- */
-function visibleRange(text: string, start: number, end: number): [number, number] {
-  let segmentEnd = end;
-  while (segmentEnd > start) {
-    const cr = start + text.slice(start, segmentEnd).lastIndexOf('\r');
-    if (cr < start) {
-      break;
-    }
-    const length = segmentEnd - cr - 1;
-    if (length > 4096 || (length > 0 && stripAnsi(text.slice(cr + 1, segmentEnd)) !== '')) {
-      return [cr + 1, segmentEnd];
-    }
-    segmentEnd = cr;
-  }
-  return [start, segmentEnd];
-}
-
 /** The document's cleaned head (≥ budget chars when it is longer), the measured middle, and cleaned tail. */
 function windowDocument(parts: IPart[], budget: number): { head: string; middle: IGap; tail: string } {
   const spans = toSpans(parts);
@@ -392,143 +304,8 @@ function sumSplit(split: ISplit): IGap {
   return gap;
 }
 
-const EMPTY_GAP: IGap = { chars: 0, lines: 0, exact: true };
-
-function textGap(text: string): IGap {
-  return { chars: text.length, lines: countNewlines(text, 0, text.length), exact: true };
-}
-
-function addGap(total: IGap, gap: IGap): void {
-  total.chars += gap.chars;
-  total.lines += gap.lines;
-  total.exact &&= gap.exact;
-}
-
-/**
- * Joins head, middle and tail, cutting to `budget`: ~40% head and ~60% tail around one marker line. The
- * caller guarantees `head` and `tail` are long enough for their share whenever there is a middle.
- */
-function cutMiddle(
-  head: string,
-  middle: IGap,
-  tail: string,
-  budget: number,
-  noun: string
-): { text: string; omittedChars: number } {
-  if (middle.chars === 0) {
-    const whole = trimEndNewlines(head + tail);
-    if (whole.length <= budget) {
-      return { text: whole, omittedChars: 0 };
-    }
-    const split = Math.floor(whole.length * 0.4);
-    [head, tail] = [whole.slice(0, split), whole.slice(split)];
-  } else {
-    tail = trimEndNewlines(tail);
-  }
-  const room = Math.max(0, budget - MARKER_RESERVE);
-  const headShare = Math.floor(room * 0.4);
-  const headEnd = snapHeadEnd(head, headShare);
-  const tailStart = snapTailStart(tail, Math.max(0, tail.length - (room - headShare)), room - headShare);
-  const chars = head.length - headEnd + middle.chars + tailStart;
-  const shownTail = tail.slice(tailStart);
-  // Lines = line breaks cut, plus the last line when the cut runs to the end.
-  const lines =
-    countNewlines(head, headEnd, head.length) +
-    middle.lines +
-    countNewlines(tail, 0, tailStart) +
-    (chars > 0 && shownTail === '' ? 1 : 0);
-  const shownHead = head.slice(0, headEnd);
-  const about = middle.exact ? '' : 'about ';
-  const marker =
-    `[... ${about}${formatCount(chars)} characters (${formatCount(lines)} line${lines === 1 ? '' : 's'})` +
-    ` cut from the middle of the ${noun} ...]`;
-  const lead = shownHead === '' || shownHead.endsWith('\n') ? '' : '\n';
-  return { text: shownHead + lead + marker + (shownTail ? '\n' + shownTail : ''), omittedChars: chars };
-}
-
-/** Where to end the head: after a line break in the last quarter of `length`, else at `length`. */
-function snapHeadEnd(head: string, length: number): number {
-  if (length >= head.length) {
-    return head.length;
-  }
-  const newline = head.lastIndexOf('\n', length - 1);
-  if (length > 0 && newline + 1 >= length - Math.floor(length / 4)) {
-    return newline + 1;
-  }
-  return isLowSurrogate(head, length) ? length - 1 : length;
-}
-
-/** Where to start the tail: after a line break in the first quarter of `length`, else at `start`. */
-function snapTailStart(tail: string, start: number, length: number): number {
-  if (start === 0 || tail.charCodeAt(start - 1) === 10) {
-    return start;
-  }
-  const newline = tail.indexOf('\n', start);
-  if (newline !== -1 && newline + 1 <= start + Math.floor(length / 4)) {
-    return newline + 1;
-  }
-  return isLowSurrogate(tail, start) ? start + 1 : start;
-}
-
-function trimEndNewlines(text: string): string {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 10) {
-    end--;
-  }
-  return text.slice(0, end);
-}
-
-function isLowSurrogate(text: string, i: number): boolean {
-  const code = text.charCodeAt(i);
-  return code >= 0xdc00 && code <= 0xdfff;
-}
-
-const NEWLINE_BLOCK = 256;
-const NEWLINE_BLOCK_PATTERN = new RegExp(`(?:[^\\n]*\\n){${NEWLINE_BLOCK}}`, 'y');
-
-/**
- * Line breaks in `text[start, end)`. `indexOf` per line is fastest for long lines; when lines turn out
- * short, a sticky non-capturing regex counts 256 at a time (native scan, no allocation per line).
- */
-export function countNewlines(text: string, start: number, end: number): number {
-  let count = 0;
-  let i = text.indexOf('\n', start);
-  while (i !== -1 && i < end) {
-    count++;
-    if (count === 1024 && (i - start) / count < 32 && end - i > 64 * 1024) {
-      const rest = text.slice(i + 1, end);
-      NEWLINE_BLOCK_PATTERN.lastIndex = 0;
-      let scanned = 0;
-      while (NEWLINE_BLOCK_PATTERN.test(rest)) {
-        count += NEWLINE_BLOCK;
-        scanned = NEWLINE_BLOCK_PATTERN.lastIndex;
-      }
-      return count + countNewlines(rest, scanned, rest.length);
-    }
-    i = text.indexOf('\n', i + 1);
-  }
-  return count;
-}
-
-/** `1234567` → `1,234,567` (locale-independent). */
-function formatCount(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
 function multiline(value: unknown): string {
   return typeof value === 'string' ? value : Array.isArray(value) ? value.join('') : '';
-}
-
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, name: string) => {
-    if (name[0] === '#') {
-      const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : entity;
-    }
-    return ENTITIES[name.toLowerCase()] ?? entity;
-  });
 }
 
 /** `640x480` from a PNG or GIF header, else the decoded size in bytes. */

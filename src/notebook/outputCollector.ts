@@ -7,6 +7,7 @@ import type * as nbformat from '@jupyterlab/nbformat';
 import type { KernelMessage } from '@jupyterlab/services';
 
 import type { IErrorSummary } from '../trace/types';
+import { formatCount, keepSlice, prefixWithinBytes, TextChunks, utf8Length } from './cappedText';
 
 /** Default cap on the raw output bytes kept per execution (5 MiB). */
 export const DEFAULT_OUTPUT_CAP_BYTES = 5 * 1024 * 1024;
@@ -297,12 +298,6 @@ export function errorSummary(outputs: readonly nbformat.IOutput[]): IErrorDetail
   return undefined;
 }
 
-/** UTF-8 byte length of a string (Node's native `Buffer.byteLength`, else `TextEncoder`). */
-export function utf8Length(text: string): number {
-  const buffer = (globalThis as { Buffer?: { byteLength(s: string, e: string): number } }).Buffer;
-  return buffer ? buffer.byteLength(text, 'utf8') : new TextEncoder().encode(text).length;
-}
-
 /** A stream output: consecutive same-name stream messages; head and tail parts share an `id`. */
 interface IStreamEntry {
   kind: 'stream';
@@ -326,58 +321,6 @@ type Entry = IStreamEntry | IRichEntry;
 
 /** Placeholder for a dropped tail entry until the array is compacted (so its text can be collected). */
 const DROPPED: IRichEntry = { kind: 'rich', id: -1, inTail: true, output: { output_type: 'display_data' }, bytes: 0 };
-
-/** A prefix length in UTF-16 code units and in UTF-8 bytes. */
-interface IPrefix {
-  chars: number;
-  bytes: number;
-}
-
-/** Stream text as a queue of chunks, so the tail can drop from its front without copying the rest. */
-class TextChunks {
-  bytes = 0;
-
-  push(text: string, bytes: number): void {
-    if (text !== '') {
-      this._chunks.push(text);
-      this._sizes.push(bytes);
-      this.bytes += bytes;
-    }
-  }
-
-  /** Drops at least `minBytes` from the front (whole characters); returns the bytes dropped. */
-  dropFront(minBytes: number): number {
-    let dropped = 0;
-    while (dropped < minBytes && this._first < this._chunks.length) {
-      const size = this._sizes[this._first];
-      if (size <= minBytes - dropped) {
-        dropped += size;
-        this._chunks[this._first++] = '';
-        continue;
-      }
-      const chunk = this._chunks[this._first];
-      const cut = prefixWithinBytes(chunk, size, minBytes - dropped, true);
-      this._chunks[this._first] = keepSlice(chunk, cut.chars, chunk.length);
-      this._sizes[this._first] = size - cut.bytes;
-      dropped += cut.bytes;
-    }
-    if (this._first > 64 && this._first * 2 > this._chunks.length) {
-      this._chunks = this._chunks.slice(this._first);
-      this._sizes = this._sizes.slice(this._first);
-      this._first = 0;
-    }
-    this.bytes -= dropped;
-    return dropped;
-  }
-
-  text(): string {
-    return this._chunks.slice(this._first).join('');
-  }
-
-  private _chunks: string[] = [];
-  private _sizes: number[] = [];
-  private _first = 0;
-}
 
 function newStream(id: number, name: nbformat.StreamType, inTail: boolean): IStreamEntry {
   return { kind: 'stream', id, name, inTail, chunks: new TextChunks() };
@@ -411,11 +354,6 @@ function gapMarkerOutput(droppedBytes: number, droppedOutputs: number): nbformat
   };
 }
 
-/** `1234567` → `1,234,567` (locale-independent). */
-export function formatCount(n: number): string {
-  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
-
 /** UTF-8 bytes of a mime bundle's values (JSON values counted as their serialisation). */
 function bundleBytes(data: nbformat.IMimeBundle | undefined): number {
   let bytes = 0;
@@ -429,48 +367,4 @@ function bundleBytes(data: nbformat.IMimeBundle | undefined): number {
     }
   }
   return bytes;
-}
-
-/**
- * The longest prefix of `text` within `maxBytes` (or, with `atLeast`, the shortest reaching it), never
- * splitting a surrogate pair. O(1) for ASCII text (bytes === length), else O(prefix).
- */
-function prefixWithinBytes(text: string, textBytes: number, maxBytes: number, atLeast = false): IPrefix {
-  if (textBytes === text.length) {
-    const chars = Math.min(maxBytes, text.length);
-    return { chars, bytes: chars };
-  }
-  let chars = 0;
-  let bytes = 0;
-  while (chars < text.length) {
-    const pair = isHighSurrogatePair(text, chars);
-    const size = pair ? 4 : charBytes(text, chars);
-    if (atLeast ? bytes >= maxBytes : bytes + size > maxBytes) {
-      break;
-    }
-    bytes += size;
-    chars += pair ? 2 : 1;
-  }
-  return { chars, bytes };
-}
-
-/** UTF-8 bytes of the code unit at `i`, not part of a surrogate pair (a lone surrogate becomes U+FFFD: 3). */
-function charBytes(text: string, i: number): number {
-  const code = text.charCodeAt(i);
-  return code < 0x80 ? 1 : code < 0x800 ? 2 : 3;
-}
-
-function isHighSurrogatePair(text: string, i: number): boolean {
-  const code = text.charCodeAt(i);
-  const next = text.charCodeAt(i + 1);
-  return code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
-}
-
-/**
- * `text.slice(start, end)`, copied when it is a small part of a large string: V8 slices keep their parent
- * alive, which would let one huge message pin far more memory than the cap.
- */
-function keepSlice(text: string, start: number, end: number): string {
-  const part = text.slice(start, end);
-  return text.length > 65536 && part.length * 2 < text.length ? (JSON.parse(JSON.stringify(part)) as string) : part;
 }

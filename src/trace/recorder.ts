@@ -3,6 +3,8 @@ import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync
 import { dirname } from 'path';
 import type * as nbformat from '@jupyterlab/nbformat';
 
+import { ILogHeader, ILogLine, LogKind, parseLog } from './eventLog';
+import { locate, redactSecrets } from './redact';
 import {
   IAction,
   IAssistantStep,
@@ -21,17 +23,11 @@ import {
   SAMPLE_SCHEMA
 } from './types';
 
-/** What replaces every occurrence of a secret. */
-export const REDACTED = '[REDACTED]';
-
 /** Version of the verification criteria the recorder stamps on records. */
 export const CRITERIA_VERSION = '0.1';
 
 /** `outcome.message` of a record rebuilt from a log on which `finish` was never called. */
 export const RECOVERED_MESSAGE = 'run ended without finishing (log recovered)';
-
-/** One entry of `ISample.redactions`. */
-export type Redaction = ISample['redactions'][number];
 
 /** Options of a `SessionRecorder`. */
 export interface ISessionRecorderOptions {
@@ -59,30 +55,6 @@ export interface IAssistantInput {
   actions: IAction[];
   usage?: IAssistantStep['usage'];
   finish_reason?: string | null;
-}
-
-/** Kinds of event-log lines: one per recorder call, after the header. */
-export type LogKind = 'header' | IStep['type'] | 'environment' | 'notebook' | 'finish';
-
-/** Payload of the log's first line: everything of the record known at the start. */
-export interface ILogHeader {
-  schema: ISample['schema'];
-  id: string;
-  created_at: string;
-  license: string;
-  source: ISource;
-  task: ITask;
-  tools: IToolDefinition[];
-  outputs_cap_bytes: number;
-}
-
-/** One line of the JSONL event log. `redactions` lists where this line's payload had secrets scrubbed. */
-export interface ILogLine {
-  seq: number;
-  time: string;
-  kind: LogKind;
-  payload: unknown;
-  redactions?: Redaction[];
 }
 
 /**
@@ -119,53 +91,6 @@ export function interactiveCounts(steps: readonly IStep[]): IVerification['inter
     previousFailed = null;
   }
   return counts;
-}
-
-/** Appends a property or index to a location such as `steps[3].outputs[0].text`. */
-function locate(base: string, key: string | number): string {
-  if (typeof key === 'number') {
-    return `${base}[${key}]`;
-  }
-  if (/^[A-Za-z_$][\w$]*$/.test(key)) {
-    return base ? `${base}.${key}` : key;
-  }
-  return `${base}[${JSON.stringify(key)}]`;
-}
-
-/**
- * Returns a deep copy of a JSON value with every occurrence of each secret (in strings and object keys)
- * replaced by `[REDACTED]`, and the locations (relative to `base`) of the strings that held one.
- */
-export function redactSecrets<T>(value: T, secrets: readonly string[], base = ''): { value: T; locations: string[] } {
-  const needles = [...new Set(secrets.filter(secret => secret.length > 0))].sort((a, b) => b.length - a.length);
-  const locations: string[] = [];
-  const scrub = (text: string): string => needles.reduce((out, needle) => out.split(needle).join(REDACTED), text);
-  const walk = (node: unknown, where: string): unknown => {
-    if (typeof node === 'string') {
-      const clean = scrub(node);
-      if (clean !== node) {
-        locations.push(where);
-      }
-      return clean;
-    }
-    if (Array.isArray(node)) {
-      return node.map((item, index) => walk(item, locate(where, index)));
-    }
-    if (node !== null && typeof node === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(node)) {
-        const cleanKey = scrub(key);
-        if (cleanKey !== key) {
-          locations.push(`${locate(where, cleanKey)} (key)`);
-        }
-        out[cleanKey] = walk(item, locate(where, cleanKey));
-      }
-      return out;
-    }
-    return node;
-  };
-  const copy = JSON.parse(JSON.stringify(value ?? null));
-  return { value: (needles.length ? walk(copy, base) : copy) as T, locations };
 }
 
 /** Applies one log line to the record being rebuilt (live or from a log file). */
@@ -230,31 +155,6 @@ function finalise(sample: ISample): ISample {
   const copy: ISample = JSON.parse(JSON.stringify(sample));
   copy.verification = { ...copy.verification, interactive: interactiveCounts(copy.steps) };
   return copy;
-}
-
-/** Parses an event log; a last line cut short by a crash is ignored, any other bad line throws. */
-export function parseLog(text: string): ILogLine[] {
-  const rows = text.split('\n');
-  const lines: ILogLine[] = [];
-  rows.forEach((row, index) => {
-    if (!row.trim()) {
-      return;
-    }
-    try {
-      lines.push(JSON.parse(row) as ILogLine);
-    } catch (error) {
-      const isLast = rows.slice(index + 1).every(rest => !rest.trim());
-      if (!isLast) {
-        throw new Error(`event log: line ${index + 1} is not JSON: ${(error as Error).message}`);
-      }
-    }
-  });
-  lines.forEach((line, index) => {
-    if (line.seq !== index) {
-      throw new Error(`event log: expected seq ${index}, found ${line.seq}`);
-    }
-  });
-  return lines;
 }
 
 /**

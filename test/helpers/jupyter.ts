@@ -18,3 +18,20 @@ export async function startTestServer(): Promise<ITestServer> {
   });
   return { ...server, settings, stop: server.stop };
 }
+
+/** One real server for the enclosing `describe` block (started in beforeAll, stopped in afterAll); call the getter in tests. */
+export function withTestServer(): () => ITestServer {
+  let server: ITestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) {
+      throw new Error('the test server is not running');
+    }
+    return server;
+  };
+}

@@ -3,7 +3,7 @@ import { join } from 'path';
 
 import { ChatRequest, lastToolResult, ScriptEntry } from '../scripted-model/server';
 import { executions, runScripted, streamText } from '../helpers/agentHarness';
-import { ITestServer, startTestServer } from '../helpers/jupyter';
+import { withTestServer } from '../helpers/jupyter';
 
 const PIP = join(__dirname, '..', '..', '.venv', 'bin', 'pip');
 const PACKAGE = 'tabulate';
@@ -22,13 +22,7 @@ function field(text: string, key: string): string {
 }
 
 describe('agent on a real kernel', () => {
-  let server: ITestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = withTestServer();
 
   describe('missing package: ModuleNotFoundError, %pip install, then a value only the real output gives', () => {
     beforeAll(uninstall);
@@ -66,7 +60,7 @@ describe('agent on a real kernel', () => {
             return { toolCalls: [{ name: 'final_answer', arguments: { answer: `version ${printed.split('\n').pop()}` } }] };
           }
         ];
-        const run = await runScripted(server, script, { stream, prompt: 'Print a table with tabulate.' });
+        const run = await runScripted(server(), script, { stream, prompt: 'Print a table with tabulate.' });
 
         expect(run.outcome.reason).toBe('final_answer');
         const [failed, install, success] = executions(run.sample);
@@ -102,7 +96,7 @@ describe('agent on a real kernel', () => {
     ];
     // run_cell needs the id the kernel run produced: patch the static entry once it is known.
     script[2] = () => ({ toolCalls: [{ name: 'run_cell', arguments: { cell_id: cellId } }] });
-    const run = await runScripted(server, script);
+    const run = await runScripted(server(), script);
     const [first, second] = executions(run.sample);
     expect(first.status).toBe('error');
     expect(first.error?.ename).toBe('SyntaxError');
@@ -127,7 +121,7 @@ describe('agent on a real kernel', () => {
         return { content: 'The answer is 1024.' };
       }
     ];
-    const run = await runScripted(server, script, { toolMode: 'fenced' });
+    const run = await runScripted(server(), script, { toolMode: 'fenced' });
     expect(run.outcome).toEqual({ reason: 'final_answer', answer: 'The answer is 1024.' });
     expect(run.requests[0].body.tools).toBeUndefined();
     const [py, sh] = executions(run.sample);

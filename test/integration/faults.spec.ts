@@ -1,6 +1,6 @@
 import { ChatRequest, lastToolResult } from '../scripted-model/server';
 import { executions, runScripted, streamText } from '../helpers/agentHarness';
-import { ITestServer, startTestServer } from '../helpers/jupyter';
+import { withTestServer } from '../helpers/jupyter';
 
 const call = (name: string, args: object | string) => ({ toolCalls: [{ name, arguments: args }] });
 const run = (code: string) => call('execute_cell', { code });
@@ -12,17 +12,10 @@ const after = (check: (result: string) => void, next: object) => (request: ChatR
 };
 
 describe('faults the agent loop survives', () => {
-  let server: ITestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = withTestServer();
 
   it('a cell over the time limit is interrupted and the next cell runs in the same live kernel', async () => {
-    const result = await runScripted(
-      server,
+    const result = await runScripted(server(),
       [
         run('kept = 41'),
         run('import time\ntime.sleep(600)'),
@@ -44,7 +37,7 @@ describe('faults the agent loop survives', () => {
   });
 
   it('input() does not hang: the kernel is refused stdin and the model is told', async () => {
-    const result = await runScripted(server, [
+    const result = await runScripted(server(), [
       run("name = input('Your name? ')"),
       after(text => {
         expect(text).toMatch(/^status: error$/m);
@@ -57,7 +50,7 @@ describe('faults the agent loop survives', () => {
   });
 
   it('kernel death is detected, the kernel comes back, and the model is told its state is gone', async () => {
-    const result = await runScripted(server, [
+    const result = await runScripted(server(), [
       run('lost = 1'),
       run('import os\nos._exit(1)'),
       after(text => {
@@ -74,8 +67,7 @@ describe('faults the agent loop survives', () => {
 
   it('millions of output lines: the model sees a bounded head and tail; the record keeps a capped raw copy', async () => {
     const lines = 2_000_000;
-    const result = await runScripted(
-      server,
+    const result = await runScripted(server(),
       [
         run(`print('\\n'.join(str(i) for i in range(${lines})))`),
         after(text => {
@@ -98,7 +90,7 @@ describe('faults the agent loop survives', () => {
   });
 
   it('malformed tool-call JSON and an unknown tool get error results and the loop goes on', async () => {
-    const result = await runScripted(server, [
+    const result = await runScripted(server(), [
       call('execute_cell', '{"code": "print(1)"'),
       after(text => expect(text).toMatch(/^error: the arguments of execute_cell are not valid JSON/), call('fly_to_moon', {})),
       after(text => expect(text).toMatch(/^error: unknown tool 'fly_to_moon'\. Available tools: execute_cell/), call('run_cell', { cell_id: 'nope' })),
@@ -114,7 +106,7 @@ describe('faults the agent loop survives', () => {
   });
 
   it('HTTP 429 and 5xx are retried with backoff and the run goes on', async () => {
-    const result = await runScripted(server, [
+    const result = await runScripted(server(), [
       { error: { status: 429, retryAfterMs: 50 } },
       { error: { status: 503 } },
       run('print(7)'),
@@ -125,8 +117,7 @@ describe('faults the agent loop survives', () => {
   });
 
   it('when retries run out the run ends cleanly with a model_error and a complete record', async () => {
-    const result = await runScripted(
-      server,
+    const result = await runScripted(server(),
       [run('x = 1'), { error: { status: 500 } }, { error: { status: 500 } }, { error: { status: 500 } }],
       { maxRetries: 2 }
     );
@@ -137,7 +128,7 @@ describe('faults the agent loop survives', () => {
   });
 
   it('a cut stream is retried as a whole turn', async () => {
-    const result = await runScripted(server, [
+    const result = await runScripted(server(), [
       { cut: true, content: 'I will print a number now, let me think about it for a while', after: 3 },
       run('print(5)'),
       finish('5')

@@ -1,12 +1,8 @@
 import type * as nbformat from '@jupyterlab/nbformat';
 import type { KernelMessage } from '@jupyterlab/services';
 
-import {
-  DEFAULT_OUTPUT_CAP_BYTES,
-  OutputCollector,
-  errorSummary,
-  utf8Length
-} from '../../src/notebook/outputCollector';
+import { utf8Length } from '../../src/notebook/cappedText';
+import { DEFAULT_OUTPUT_CAP_BYTES, OutputCollector, errorSummary } from '../../src/notebook/outputCollector';
 
 let sequence = 0;
 

@@ -2,15 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import {
-  ILogLine,
-  interactiveCounts,
-  parseLog,
-  RECOVERED_MESSAGE,
-  redactSecrets,
-  SessionRecorder,
-  writeSample
-} from '../../src/trace/recorder';
+import { ILogLine, parseLog } from '../../src/trace/eventLog';
+import { interactiveCounts, RECOVERED_MESSAGE, SessionRecorder, writeSample } from '../../src/trace/recorder';
 import { IExecutionStep, ISample, IStep, SAMPLE_SCHEMA } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
 
@@ -394,20 +387,6 @@ describe('SessionRecorder', () => {
     expect(JSON.stringify(written)).not.toContain('seaborn-0.13.2');
     expect(written.redactions).toContainEqual({ kind: 'api_key', location: 'steps[5].outputs[0].text[1]' });
     expect(sample.redactions).not.toContainEqual({ kind: 'api_key', location: 'steps[5].outputs[0].text[1]' });
-  });
-});
-
-describe('redactSecrets', () => {
-  it('scrubs strings and keys at any depth and reports their locations', () => {
-    const value = { a: ['x', 'the KEY here'], 'odd key': { KEY: 1, n: 2, b: true, z: null } };
-    const { value: clean, locations } = redactSecrets(value, ['KEY', ''], 'root');
-    expect(clean).toEqual({ a: ['x', 'the [REDACTED] here'], 'odd key': { '[REDACTED]': 1, n: 2, b: true, z: null } });
-    expect(locations).toEqual(['root.a[1]', 'root["odd key"]["[REDACTED]"] (key)']);
-    expect(value.a[1]).toBe('the KEY here');
-  });
-
-  it('replaces the longer of two overlapping secrets whole', () => {
-    expect(redactSecrets('abc-123 abc', ['abc', 'abc-123']).value).toBe('[REDACTED] [REDACTED]');
   });
 });
 

@@ -1,15 +1,14 @@
 import type * as nbformat from '@jupyterlab/nbformat';
 
+import { DEFAULT_MODEL_BUDGET_CHARS, shapeOutputs } from '../../src/agent/shaping';
 import {
-  DEFAULT_MODEL_BUDGET_CHARS,
   applyBackspaces,
   cleanTerminalText,
   collapseCarriageReturns,
   countNewlines,
   htmlToText,
-  shapeOutputs,
   stripAnsi
-} from '../../src/agent/shaping';
+} from '../../src/agent/terminalText';
 
 const stdout = (text: string): nbformat.IStream => ({ output_type: 'stream', name: 'stdout', text });
 const stderr = (text: string): nbformat.IStream => ({ output_type: 'stream', name: 'stderr', text });
