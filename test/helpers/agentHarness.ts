@@ -20,6 +20,7 @@ export interface IHarnessOptions {
   cellTimeoutMs?: number;
   maxSteps?: number;
   modelBudgetChars?: number;
+  vision?: boolean;
   /** SDK retries of HTTP errors (default 2, so exhausted-retry tests stay short). */
   maxRetries?: number;
   signal?: AbortSignal;
@@ -80,6 +81,7 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
       maxSteps: options.maxSteps ?? 10,
       cellTimeoutMs: options.cellTimeoutMs ?? 60000,
       modelBudgetChars: options.modelBudgetChars,
+      vision: options.vision,
       signal: options.signal
     });
     const outcome = await agent.run(options.prompt ?? 'test task');

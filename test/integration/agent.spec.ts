@@ -83,6 +83,87 @@ describe('agent on a real kernel', () => {
     }
   });
 
+  it('an upgrade of an already-imported package says restart_required', async () => {
+    const script: ScriptEntry[] = [
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: `%pip install -q ${PACKAGE}==0.9.0` } }] },
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: `import ${PACKAGE}\nprint(${PACKAGE}.__version__)` } }] },
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: `%pip install -q ${PACKAGE}==0.10.0` } }] },
+      (request: ChatRequest) => {
+        expect(lastToolResult(request)).toContain('call restart_kernel before using the new version');
+        return { toolCalls: [{ name: 'restart_kernel', arguments: {} }] };
+      },
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: `import ${PACKAGE}\nprint(${PACKAGE}.__version__)` } }] },
+      { toolCalls: [{ name: 'final_answer', arguments: { answer: 'upgraded' } }] }
+    ];
+    try {
+      const run = await runScripted(server(), script);
+      const [first, imported, upgrade, after] = executions(run.sample);
+      expect(first.install).toMatchObject({ resolved: [{ name: PACKAGE, version: '0.9.0' }], restart_required: false });
+      expect(streamText(imported)).toBe('0.9.0\n');
+      expect(upgrade.install).toMatchObject({ resolved: [{ name: PACKAGE, version: '0.10.0' }], restart_required: true });
+      expect(streamText(after)).toBe('0.10.0\n');
+      expect(run.sample.steps.some(s => s.type === 'event' && s.event === 'kernel_restart')).toBe(true);
+    } finally {
+      uninstall();
+    }
+  });
+
+  describe('images', () => {
+    // A real 2x3 PNG built in the kernel (zlib + struct only), shown with IPython.display.
+    const PNG_CELL = [
+      'import struct, zlib',
+      'from IPython.display import Image, display',
+      'def chunk(kind, data):',
+      "    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))",
+      "raw = b''.join(b'\\x00' + b'\\xff\\x00\\x00' * 2 for _ in range(3))",
+      "png = b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 2, 3, 8, 2, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b'')",
+      'display(Image(data=png))'
+    ].join('\n');
+    const script = (check: (request: ChatRequest) => void): ScriptEntry[] => [
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: PNG_CELL } }] },
+      (request: ChatRequest) => {
+        check(request);
+        return { toolCalls: [{ name: 'final_answer', arguments: { answer: 'a red image' } }] };
+      }
+    ];
+
+    it('reach a vision model as image parts', async () => {
+      const run = await runScripted(
+        server(),
+        script(request => {
+          const last = request.messages[request.messages.length - 1];
+          expect(last.role).toBe('user');
+          const parts = last.content as { type: string; image_url?: { url: string } }[];
+          expect(parts.map(p => p.type)).toEqual(['text', 'image_url']);
+          expect(parts[1].image_url!.url).toMatch(/^data:image\/png;base64,iVBORw0KGgo/);
+          expect(lastToolResult(request)).toMatch(/\[image\/png 2x3/);
+        }),
+        { vision: true }
+      );
+      const [shown] = executions(run.sample);
+      expect(Object.keys((shown.outputs[0] as any).data)).toContain('image/png');
+    });
+
+    it('become a placeholder for a text-only model', async () => {
+      await runScripted(
+        server(),
+        script(request => {
+          expect(request.messages[request.messages.length - 1].role).toBe('tool');
+          expect(lastToolResult(request)).toContain('image/png output omitted');
+        }),
+        { vision: false }
+      );
+    });
+  });
+
+  it('stops at the step cap without a final answer', async () => {
+    const loop = { toolCalls: [{ name: 'execute_cell', arguments: { code: 'print(1)' } }] };
+    const run = await runScripted(server(), [loop, loop, loop], { maxSteps: 3 });
+    expect(run.outcome).toEqual({ reason: 'max_steps', message: 'no final answer within 3 model turns' });
+    expect(executions(run.sample)).toHaveLength(3);
+    expect(run.requests).toHaveLength(3);
+  });
+
   it('edits a failing cell by id and runs it again (the id is kept)', async () => {
     let cellId = '';
     const script: ScriptEntry[] = [
