@@ -54,6 +54,7 @@ export class CellRunner {
     const step = recorder.execution({
       call_id: callId,
       cell_id: cellId,
+      code,
       executor: 'ipykernel',
       execution_count: outcome.executionCount,
       status: outcome.status,

@@ -1,4 +1,4 @@
-import type { ActionKind, IToolDefinition } from '../trace/types';
+import type { IToolDefinition } from '../trace/types';
 
 /** Names of the tools the agent offers the model. */
 export type ToolName = 'execute_cell' | 'edit_cell' | 'run_cell' | 'read_notebook' | 'restart_kernel' | 'final_answer';
@@ -44,21 +44,4 @@ export function isToolName(name: string): name is ToolName {
   return TOOL_DEFINITIONS.some(t => t.function.name === name);
 }
 
-const INSTALL = /^\s*(?:%|!)\s*(?:pip3?|conda|mamba|uv\s+pip)\s+install\b/m;
-const SHELL = /^\s*(?:!|%%(?:bash|sh|script)\b|%(?:sx|system)\b)/;
-const MAGIC = /^\s*%/;
-
-/** What a cell's code does: an install, a shell command, another magic, or plain Python. */
-export function actionKindOf(code: string): ActionKind {
-  const firstLine = code.split('\n').find(line => line.trim() && !line.trim().startsWith('#')) ?? '';
-  if (INSTALL.test(code) && (MAGIC.test(firstLine) || SHELL.test(firstLine))) {
-    return 'pip';
-  }
-  if (SHELL.test(firstLine)) {
-    return 'shell';
-  }
-  if (MAGIC.test(firstLine)) {
-    return 'magic';
-  }
-  return 'python';
-}
+export { actionKindOf } from '../trace/actionKind';

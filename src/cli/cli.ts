@@ -1,45 +1,60 @@
 import { version } from '../../package.json';
-import { RUN_USAGE, runCommand, UsageError } from './run';
+import { UsageError } from './connect';
+import { RUN_USAGE, runCommand } from './run';
+import { VERIFY_USAGE, verifyCommand } from './verify';
+
+/** One `aiev` subcommand: its help text and what runs it (resolving to the exit status). */
+interface ICommand {
+  summary: string;
+  usage: string;
+  run: (argv: string[], log: (line: string) => void) => Promise<number>;
+}
+
+const COMMANDS: Record<string, ICommand> = {
+  run: { summary: 'Run the agent on a notebook against a Jupyter server', usage: RUN_USAGE, run: runCommand },
+  verify: { summary: "Replay a record's final notebook in a fresh kernel and give a verdict", usage: VERIFY_USAGE, run: verifyCommand }
+};
 
 const USAGE = `Usage: aiev <command> [options]
 
 Commands:
-  run       Run the agent on a notebook against a Jupyter server
+${Object.entries(COMMANDS)
+  .map(([name, command]) => `  ${name.padEnd(9)} ${command.summary}`)
+  .join('\n')}
   version   Print the version
 
 Run 'aiev <command> --help' for a command's options.
 `;
 
+const stderrLine = (line: string) => process.stderr.write(`${line}\n`);
+
 /** The `aiev` command line; returns the process exit code. */
 export async function runCli(argv: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      out.write(USAGE);
-      return command === undefined ? 2 : 0;
-    case 'version':
-    case '--version':
-      out.write(`${version}\n`);
-      return 0;
-    case 'run':
-      if (rest.includes('--help') || rest.includes('-h')) {
-        out.write(`${RUN_USAGE}\n`);
-        return 0;
-      }
-      try {
-        return await runCommand(rest);
-      } catch (error) {
-        if (error instanceof UsageError) {
-          process.stderr.write(`aiev run: ${error.message}\n`);
-          return 2;
-        }
-        throw error;
-      }
-    default:
-      process.stderr.write(`aiev: unknown command '${command}'\n${USAGE}`);
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    out.write(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === 'version' || name === '--version') {
+    out.write(`${version}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`aiev: unknown command '${name}'\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    out.write(`${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest, stderrLine);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`aiev ${name}: ${error.message}\n`);
       return 2;
+    }
+    throw error;
   }
 }

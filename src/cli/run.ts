@@ -1,4 +1,3 @@
-import { ServerConnection } from '@jupyterlab/services';
 import { basename, resolve } from 'path';
 import { parseArgs } from 'util';
 
@@ -10,8 +9,10 @@ import { ChatClient } from '../llm/client';
 import { HeadlessNotebookDriver } from '../notebook/headless';
 import { ILocalJupyterServer, startLocalJupyterServer } from '../notebook/localServer';
 import { DEFAULT_OUTPUT_CAP_BYTES } from '../notebook/outputCollector';
+import { buildFinalNotebook } from '../trace/finalNotebook';
 import { SessionRecorder, writeSample } from '../trace/recorder';
 import type { IEnvironment, IOutcome } from '../trace/types';
+import { connect, settingsFor, UsageError } from './connect';
 
 export const RUN_USAGE = `Usage: aiev run --prompt TEXT [options]
 
@@ -33,9 +34,6 @@ export const RUN_USAGE = `Usage: aiev run --prompt TEXT [options]
   --kernel NAME           kernel name (default python3)
 
 Exit status: 0 when the agent gave a final answer, 1 when it did not, 2 for bad usage or setup, 130 when stopped.`;
-
-/** A problem the user can fix: printed as one line, no stack trace. */
-export class UsageError extends Error {}
 
 interface IRunConfig {
   prompt: string;
@@ -136,34 +134,6 @@ function positive(text: string | undefined, fallback: number, flag: string): num
   return value;
 }
 
-/** Settings for a server the user named, after checking that it answers and takes the token. */
-async function connect(serverUrl: string, token: string): Promise<ServerConnection.ISettings> {
-  const baseUrl = serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`;
-  let response: Response;
-  try {
-    response = await fetch(`${baseUrl}api/status`, { headers: token ? { Authorization: `token ${token}` } : {} });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new UsageError(`cannot reach the Jupyter server at ${baseUrl} (${cause?.code ?? cause?.message ?? (error as Error).message})`);
-  }
-  if (response.status === 401 || response.status === 403) {
-    throw new UsageError(`the Jupyter server at ${baseUrl} refused the token (HTTP ${response.status}); pass --token`);
-  }
-  if (!response.ok) {
-    throw new UsageError(`the Jupyter server at ${baseUrl} answered HTTP ${response.status} to /api/status`);
-  }
-  return settingsFor(baseUrl, token);
-}
-
-function settingsFor(baseUrl: string, token: string): ServerConnection.ISettings {
-  return ServerConnection.makeSettings({
-    baseUrl,
-    wsUrl: baseUrl.replace(/^http/, 'ws'),
-    token,
-    appendToken: true
-  });
-}
-
 /** Host and port of the model endpoint, never its path or credentials. */
 function hostOf(url: string): string {
   try {
@@ -256,7 +226,7 @@ export async function runCommand(argv: string[], log: (line: string) => void = l
       outcome = { reason: 'cancelled', message: 'stopped by the user' };
     }
     if (driver) {
-      recorder.setNotebook(driver.toJSON());
+      recorder.setNotebook(buildFinalNotebook(recorder.snapshot().steps, driver.toJSON()));
       await driver.save().catch(() => undefined);
       await driver.dispose().catch(() => undefined);
     }

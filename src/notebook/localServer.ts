@@ -29,22 +29,29 @@ export interface ILocalJupyterServerOptions {
 }
 
 /**
- * The `jupyter` to run: `$AIEV_JUPYTER`, else the nearest `.venv/bin/jupyter` above this file (the project's own
- * venv, so `npx aiev` works without activating it), else `jupyter` on PATH.
+ * An executable of the project's Python environment: `$AIEV_<NAME>` (e.g. AIEV_JUPYTER, AIEV_PYTHON), else the
+ * nearest `.venv/bin/<name>` above this file (the project's own venv, so `npx aiev` works without activating it),
+ * else `<name>` on PATH.
  */
-export function findJupyter(): string {
-  if (process.env.AIEV_JUPYTER) {
-    return process.env.AIEV_JUPYTER;
+export function findVenvExecutable(name: 'jupyter' | 'python'): string {
+  const override = process.env[`AIEV_${name.toUpperCase()}`];
+  if (override) {
+    return override;
   }
   for (let dir = __dirname; ; dir = dirname(dir)) {
-    const candidate = join(dir, '.venv', 'bin', 'jupyter');
+    const candidate = join(dir, '.venv', 'bin', name);
     if (existsSync(candidate)) {
       return candidate;
     }
     if (dirname(dir) === dir) {
-      return 'jupyter';
+      return name === 'python' ? 'python3' : name;
     }
   }
+}
+
+/** The `jupyter` to run (see `findVenvExecutable`). */
+export function findJupyter(): string {
+  return findVenvExecutable('jupyter');
 }
 
 /** A free TCP port on 127.0.0.1. */

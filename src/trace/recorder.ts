@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'fs';
 import { dirname } from 'path';
 import type * as nbformat from '@jupyterlab/nbformat';
+import { interactiveCounts } from './counts';
 
 import { ILogHeader, ILogLine, LogKind, parseLog } from './eventLog';
 import { locate, redactSecrets } from './redact';
@@ -57,41 +58,7 @@ export interface IAssistantInput {
   finish_reason?: string | null;
 }
 
-/**
- * Counts of the interactive run. `turns` = assistant steps; `executions` = execution steps; `errors` =
- * executions whose status is not `ok`. `fixes`: walking executions in order, a failure leaves its cell "open";
- * a later `ok` execution counts as one fix when its own cell is open, or else when the execution just before
- * it failed (the model rewrote the failing code into another cell) and that cell is still open. A fix closes
- * that one cell, so an error is fixed at most once and one success fixes at most one failing cell, however
- * many times that cell failed.
- */
-export function interactiveCounts(steps: readonly IStep[]): IVerification['interactive'] {
-  const counts = { turns: 0, executions: 0, errors: 0, fixes: 0 };
-  const open = new Set<string>();
-  let previousFailed: string | null = null;
-  for (const step of steps) {
-    if (step.type === 'assistant') {
-      counts.turns++;
-    }
-    if (step.type !== 'execution') {
-      continue;
-    }
-    counts.executions++;
-    if (step.status !== 'ok') {
-      counts.errors++;
-      open.add(step.cell_id);
-      previousFailed = step.cell_id;
-      continue;
-    }
-    const fixed = open.has(step.cell_id) ? step.cell_id : previousFailed;
-    if (fixed !== null && open.has(fixed)) {
-      counts.fixes++;
-      open.delete(fixed);
-    }
-    previousFailed = null;
-  }
-  return counts;
-}
+export { fixesOf, interactiveCounts } from './counts';
 
 /** Applies one log line to the record being rebuilt (live or from a log file). */
 function applyLine(sample: ISample | null, line: ILogLine): ISample {

@@ -74,6 +74,8 @@ export interface IExecutionStep {
   type: 'execution';
   call_id: string;
   cell_id: string;
+  /** The source that ran. */
+  code?: string;
   executor: 'ipykernel';
   execution_count: number | null;
   status: ExecutionStatus;

@@ -6,6 +6,7 @@ import { Agent } from '../../src/agent/agent';
 import { TOOL_DEFINITIONS } from '../../src/agent/tools';
 import { ChatClient } from '../../src/llm/client';
 import { HeadlessNotebookDriver } from '../../src/notebook/headless';
+import { buildFinalNotebook } from '../../src/trace/finalNotebook';
 import { SessionRecorder } from '../../src/trace/recorder';
 import type { IExecutionStep, IOutcome, ISample, IStep } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
@@ -85,7 +86,7 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
       signal: options.signal
     });
     const outcome = await agent.run(options.prompt ?? 'test task');
-    recorder.setNotebook(driver.toJSON());
+    recorder.setNotebook(buildFinalNotebook(recorder.snapshot().steps, driver.toJSON()));
     await driver.save();
     const sample = recorder.finish(outcome);
     const validation = validateSample(sample);

@@ -187,6 +187,9 @@ describe('agent on a real kernel', () => {
     expect(run.sample.verification.interactive).toMatchObject({ executions: 2, errors: 1, fixes: 1 });
     expect(run.savedNotebook.cells).toHaveLength(1);
     expect(run.savedNotebook.cells[0].source).toBe('total = sum(range(10))\nprint(total)');
+    // The record's final notebook keeps the cell once, as it last ran successfully, with that run's output.
+    expect(run.sample.notebook?.cells.map(c => [c.id, c.source])).toEqual([[first.cell_id, 'total = sum(range(10))\nprint(total)']]);
+    expect(run.sample.notebook?.cells[0].outputs).toEqual(second.outputs);
   });
 
   it('fenced mode: code blocks run as cells and the results come back as the next user turn', async () => {

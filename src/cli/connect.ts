@@ -1,0 +1,34 @@
+/** Reaching a Jupyter server from the command line, and the error a user can fix. */
+import { ServerConnection } from '@jupyterlab/services';
+
+/** A problem the user can fix: printed as one line, no stack trace. */
+export class UsageError extends Error {}
+
+/** Settings for a server the user named, after checking that it answers and takes the token. */
+export async function connect(serverUrl: string, token: string): Promise<ServerConnection.ISettings> {
+  const baseUrl = serverUrl.endsWith('/') ? serverUrl : `${serverUrl}/`;
+  let response: Response;
+  try {
+    response = await fetch(`${baseUrl}api/status`, { headers: token ? { Authorization: `token ${token}` } : {} });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new UsageError(`cannot reach the Jupyter server at ${baseUrl} (${cause?.code ?? cause?.message ?? (error as Error).message})`);
+  }
+  if (response.status === 401 || response.status === 403) {
+    throw new UsageError(`the Jupyter server at ${baseUrl} refused the token (HTTP ${response.status}); pass --token`);
+  }
+  if (!response.ok) {
+    throw new UsageError(`the Jupyter server at ${baseUrl} answered HTTP ${response.status} to /api/status`);
+  }
+  return settingsFor(baseUrl, token);
+}
+
+/** `@jupyterlab/services` settings for a server URL and token. */
+export function settingsFor(baseUrl: string, token: string): ServerConnection.ISettings {
+  return ServerConnection.makeSettings({
+    baseUrl,
+    wsUrl: baseUrl.replace(/^http/, 'ws'),
+    token,
+    appendToken: true
+  });
+}
