@@ -18,8 +18,10 @@ def _jupyter_server_extension_points():
 
 
 def _load_jupyter_server_extension(server_app):
-    """Register the bridge's routes under ``<base_url>/aiev/``."""
+    """Register the bridge's routes under ``<base_url>/aiev/``; TCP_NODELAY on kernel websockets (``nodelay.py``)."""
     from .handlers import setup_handlers
+    from .nodelay import apply as apply_kernel_nodelay
 
     setup_handlers(server_app.web_app)
+    apply_kernel_nodelay(server_app)
     server_app.log.info("jupyterlab-aiev bridge %s loaded", __version__)

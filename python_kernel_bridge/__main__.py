@@ -1,9 +1,8 @@
-"""``python -m python_kernel_bridge``: prints the bridge version (later issues add ``verify``)."""
+"""``python -m python_kernel_bridge``: the bridge version; ``... verify FILE.json`` replays a sample (``cli.py``)."""
 
 import sys
 
-from . import __version__
+from .cli import main
 
 if __name__ == "__main__":
-    print(f"jupyterlab-aiev bridge {__version__}")
-    sys.exit(0)
+    sys.exit(main())

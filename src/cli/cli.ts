@@ -1,5 +1,7 @@
 import { version } from '../../package.json';
 import { UsageError } from './connect';
+import { EXPORT_USAGE, exportCommand } from './export';
+import { HARVEST_USAGE, harvestCommand } from './harvest';
 import { RUN_USAGE, runCommand } from './run';
 import { VERIFY_USAGE, verifyCommand } from './verify';
 
@@ -12,7 +14,9 @@ interface ICommand {
 
 const COMMANDS: Record<string, ICommand> = {
   run: { summary: 'Run the agent on a notebook against a Jupyter server', usage: RUN_USAGE, run: runCommand },
-  verify: { summary: "Replay a record's final notebook in a fresh kernel and give a verdict", usage: VERIFY_USAGE, run: verifyCommand }
+  verify: { summary: "Replay a record's final notebook in a fresh kernel and give a verdict", usage: VERIFY_USAGE, run: verifyCommand },
+  export: { summary: 'Project one record to a training format (secrets scrubbed)', usage: EXPORT_USAGE, run: exportCommand },
+  harvest: { summary: 'Turn records and executed notebooks into one dataset', usage: HARVEST_USAGE, run: harvestCommand }
 };
 
 const USAGE = `Usage: aiev <command> [options]

@@ -1,8 +1,18 @@
 /** Reaching a Jupyter server from the command line, and the error a user can fix. */
 import { ServerConnection } from '@jupyterlab/services';
+import { parseArgs, ParseArgsConfig } from 'util';
 
 /** A problem the user can fix: printed as one line, no stack trace. */
 export class UsageError extends Error {}
+
+/** `util.parseArgs` (strict) whose complaints become a one-line `UsageError`. */
+export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]);
+  }
+}
 
 /** Settings for a server the user named, after checking that it answers and takes the token. */
 export async function connect(serverUrl: string, token: string): Promise<ServerConnection.ISettings> {

@@ -1,5 +1,4 @@
 import { basename, resolve } from 'path';
-import { parseArgs } from 'util';
 
 import { version } from '../../package.json';
 import { Agent, systemPromptIdFor } from '../agent/agent';
@@ -12,7 +11,7 @@ import { DEFAULT_OUTPUT_CAP_BYTES } from '../notebook/outputCollector';
 import { buildFinalNotebook } from '../trace/finalNotebook';
 import { SessionRecorder, writeSample } from '../trace/recorder';
 import type { IEnvironment, IOutcome } from '../trace/types';
-import { connect, settingsFor, UsageError } from './connect';
+import { connect, parseOptions, settingsFor, UsageError } from './connect';
 
 export const RUN_USAGE = `Usage: aiev run --prompt TEXT [options]
 
@@ -55,33 +54,23 @@ interface IRunConfig {
 
 /** Turn argv and the environment into a run configuration; throws `UsageError` with one clear line. */
 export function parseRunArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date()): IRunConfig {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        prompt: { type: 'string' },
-        notebook: { type: 'string' },
-        out: { type: 'string' },
-        'server-url': { type: 'string' },
-        token: { type: 'string' },
-        'base-url': { type: 'string' },
-        model: { type: 'string' },
-        'api-key-env': { type: 'string' },
-        'max-steps': { type: 'string' },
-        'cell-timeout': { type: 'string' },
-        'no-stream': { type: 'boolean' },
-        'tool-mode': { type: 'string' },
-        vision: { type: 'boolean' },
-        'budget-chars': { type: 'string' },
-        kernel: { type: 'string' }
-      },
-      strict: true,
-      allowPositionals: false
-    }));
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]);
-  }
+  const { values } = parseOptions(argv, {
+      prompt: { type: 'string' },
+      notebook: { type: 'string' },
+      out: { type: 'string' },
+      'server-url': { type: 'string' },
+      token: { type: 'string' },
+      'base-url': { type: 'string' },
+      model: { type: 'string' },
+      'api-key-env': { type: 'string' },
+      'max-steps': { type: 'string' },
+      'cell-timeout': { type: 'string' },
+      'no-stream': { type: 'boolean' },
+      'tool-mode': { type: 'string' },
+      vision: { type: 'boolean' },
+      'budget-chars': { type: 'string' },
+      kernel: { type: 'string' }
+    });
   const prompt = values.prompt?.trim();
   if (!prompt) {
     throw new UsageError('--prompt is required');

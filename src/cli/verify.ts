@@ -1,11 +1,10 @@
 import { execFile } from 'child_process';
 import { readFileSync } from 'fs';
-import { parseArgs } from 'util';
 
 import { findVenvExecutable } from '../notebook/localServer';
 import { writeSample } from '../trace/recorder';
 import type { ISample, IVerification } from '../trace/types';
-import { connect, UsageError } from './connect';
+import { connect, parseOptions, UsageError } from './connect';
 
 export const VERIFY_USAGE = `Usage: aiev verify FILE.json [--server-url URL --token TOKEN] [--timeout SECONDS]
 
@@ -41,17 +40,7 @@ export function verifyLocally(path: string, timeoutSeconds: number): Promise<IVe
 
 /** `aiev verify`: returns the exit status. */
 export async function verifyCommand(argv: string[], log: (line: string) => void): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: { 'server-url': { type: 'string' }, token: { type: 'string' }, timeout: { type: 'string' } },
-      allowPositionals: true,
-      strict: true
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0]);
-  }
+  const parsed = parseOptions(argv, { 'server-url': { type: 'string' }, token: { type: 'string' }, timeout: { type: 'string' } }, true);
   const [path, ...extra] = parsed.positionals;
   if (!path || extra.length) {
     throw new UsageError('give exactly one record file');

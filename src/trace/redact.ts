@@ -3,6 +3,7 @@
  * occurrence of each secret (API keys, server tokens) replaced by `[REDACTED]`, in strings and object keys
  * alike, and reports where it found them as locations such as `steps[3].outputs[0].text`, which end up in
  * `ISample.redactions`. Used by the recorder before anything reaches the event log or the written record.
+ * `privateKeySpans` finds private-key blocks in a text (for the export scrubber, `scrub.ts`).
  */
 import type { ISample } from './types';
 
@@ -57,4 +58,96 @@ export function redactSecrets<T>(value: T, secrets: readonly string[], base = ''
   };
   const copy = JSON.parse(JSON.stringify(value ?? null));
   return { value: (needles.length ? walk(copy, base) : copy) as T, locations };
+}
+
+// Private-key blocks (PEM, OpenSSH, PGP): `-----BEGIN … PRIVATE KEY-----` … `-----END … -----`.
+const PEM_LABEL = '(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----';
+const PEM_BEGIN = new RegExp(`-----BEGIN ${PEM_LABEL}`, 'g');
+const PEM_END = new RegExp(`-----END ${PEM_LABEL}`, 'g');
+const PEM_BODY_LINE = /^(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info|Comment|Version):.*)$/;
+const PEM_MAX_BLOCK = 32768;
+
+/** Where the line break at `at` ends (a real one or a JSON-escaped `\n` / `\r\n`), or -1 when there is none. */
+function breakEnd(text: string, at: number): number {
+  if (text[at] === '\n' || text[at] === '\r') {
+    return text.startsWith('\r\n', at) ? at + 2 : at + 1;
+  }
+  if (text[at] === '\\' && (text[at + 1] === 'n' || text[at + 1] === 'r')) {
+    return text.startsWith('\\r\\n', at) ? at + 4 : at + 2;
+  }
+  return -1;
+}
+
+/** End of the body lines (base64, `Proc-Type:` headers, blanks) after a lone BEGIN that ends at `from`. */
+function bodyAfter(text: string, from: number): number {
+  const limit = Math.min(text.length, from + PEM_MAX_BLOCK);
+  let end = from;
+  for (let lineStart = from, at = from; at <= limit; at++) {
+    const next = at === limit ? at : breakEnd(text, at);
+    if (next >= 0) {
+      const line = text.slice(lineStart, at).trim();
+      if (!PEM_BODY_LINE.test(line)) {
+        break;
+      }
+      end = line ? at : end;
+      lineStart = next;
+      at = Math.max(at, next - 1);
+    }
+  }
+  return end;
+}
+
+/** Start of the base64 lines before a lone END that starts at `to`. */
+function bodyBefore(text: string, to: number): number {
+  const limit = Math.max(0, to - PEM_MAX_BLOCK);
+  let start = to;
+  for (let lineEnd = to, at = to - 1; at >= limit - 1; at--) {
+    const escaped = text[at] === '\\' && (text[at + 1] === 'n' || text[at + 1] === 'r');
+    if (at < limit || text[at] === '\n' || text[at] === '\r' || escaped) {
+      const lineStart = at < limit ? limit : at + (escaped ? 2 : 1);
+      const line = text.slice(lineStart, lineEnd).trim();
+      if (!/^[A-Za-z0-9+/=]*$/.test(line)) {
+        break;
+      }
+      start = line ? lineStart : start;
+      lineEnd = at;
+    }
+  }
+  return start;
+}
+
+/**
+ * Where private-key blocks are in `text`, as sorted, disjoint `[start, end)` spans: BEGIN through the next END
+ * (line breaks real or JSON-escaped `\n`), or a BEGIN or END alone (another BEGIN comes first, or none) with the
+ * base64 lines after or before it: a block cut by output truncation or split over outputs. Linear in `text`.
+ */
+export function privateKeySpans(text: string): [number, number][] {
+  if (!text.includes('PRIVATE KEY-----')) {
+    return [];
+  }
+  const positions = (re: RegExp): [number, number][] => [...text.matchAll(re)].map(m => [m.index ?? 0, (m.index ?? 0) + m[0].length]);
+  const begins = positions(PEM_BEGIN);
+  const ends = positions(PEM_END);
+  const spans: [number, number][] = [];
+  let covered = 0;
+  let e = 0;
+  const loneEndsBefore = (limit: number): void => {
+    for (; e < ends.length && ends[e][0] < limit; e++) {
+      if (ends[e][0] >= covered) {
+        spans.push([Math.max(covered, bodyBefore(text, ends[e][0])), ends[e][1]]);
+        covered = ends[e][1];
+      }
+    }
+  };
+  begins.forEach(([start, headerEnd], b) => {
+    if (start >= covered) {
+      loneEndsBefore(headerEnd);
+      const nextBegin = b + 1 < begins.length ? begins[b + 1][0] : Infinity;
+      const paired = e < ends.length && ends[e][0] < nextBegin && ends[e][0] - headerEnd <= PEM_MAX_BLOCK;
+      covered = paired ? ends[e++][1] : bodyAfter(text, headerEnd);
+      spans.push([start, covered]);
+    }
+  });
+  loneEndsBefore(Infinity);
+  return spans;
 }

@@ -1,0 +1,174 @@
+"""Normalisation of notebook outputs for the replay verifier: pure functions, no kernel, no I/O.
+
+``normalise_text`` removes what legitimately differs between two runs of the same deterministic code (ANSI
+escapes, ``\\r\\n``, ``\\r`` progress redraws, memory addresses, timings, the kernel's temporary cell-file
+paths, trailing whitespace). ``canonical_outputs`` renders a cell's nbformat outputs as one comparable text:
+
+- streams: between two non-stream outputs, all ``stdout`` text then all ``stderr`` text (consecutive streams of
+  one name merged; stdout/stderr interleaving is not compared, as the kernel flushes the two independently);
+- ``execute_result`` / ``display_data``: every ``text/*`` and ``application/json`` entry, normalised; any other
+  MIME type (images, ``+json`` vendor bundles such as widget views, JavaScript) by presence only. PNGs are not
+  hashed: the bytes change across matplotlib / libpng / font versions while the figure is the same;
+- errors: the exception name only (the traceback holds paths, line numbers and ANSI colours).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, erase line
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: titles, hyperlinks
+    r"|\x1b[@-Z\\-_]"  # other two-byte escapes
+)
+_BACKSPACE = re.compile(r"[^\n\x08]\x08")
+_ADDRESS_AFTER_AT = re.compile(r"(\bat )0x[0-9a-fA-F]+\b")
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
+_KERNEL_CELL_FILE = re.compile(r"ipykernel_\d+([/\\])\d+\.py")
+_WALL_TIME = re.compile(r"^(\s*)Wall time:.*$", re.M)
+_CPU_TIMES = re.compile(r"^(\s*)CPU times:.*$", re.M)
+_TIMEIT = re.compile(
+    r"^.*(?:\bper loop\b|\bloops?,\s+best of\b|slowest run took .* times longer).*$", re.M
+)
+_ELAPSED = re.compile(r"\b\d{1,3}:\d{2}(?::\d{2})?<(?:\d{1,3}:\d{2}(?::\d{2})?|\?)")
+_RATE = re.compile(r"(?:\b\d+(?:\.\d+)?|\?)\s?(?:it/s|s/it|[kMG]?B/s)")
+_DURATION = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s?(?:ns|µs|μs|us|ms|s|sec|secs|second|seconds)(?![\w/])"
+)
+
+#: MIME types whose content is compared (besides every ``text/*``).
+COMPARED_JSON = frozenset({"application/json"})
+
+
+def strip_ansi(text: str) -> str:
+    """Remove ANSI escape sequences (colours, cursor movement, OSC)."""
+    return _ANSI.sub("", text)
+
+
+def collapse_carriage_returns(text: str) -> str:
+    """``\\r\\n`` → ``\\n``; on each line keep what a terminal shows last after ``\\r`` redraws and backspaces."""
+    text = text.replace("\r\n", "\n")
+    while True:
+        reduced = _BACKSPACE.sub("", text)
+        if reduced == text:
+            break
+        text = reduced
+    text = text.replace("\x08", "")
+    if "\r" not in text:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        shown = [part for part in line.split("\r") if part]
+        lines.append(shown[-1] if shown else "")
+    return "\n".join(lines)
+
+
+def mask_addresses(text: str) -> str:
+    """Memory addresses (``0x7f3a…`` with 6+ hex digits, or any hex after ``at ``, as in reprs) → ``0x…``."""
+    text = _ADDRESS_AFTER_AT.sub(r"\g<1>0x…", text)
+    return _ADDRESS.sub("0x…", text)
+
+
+def mask_timings(text: str) -> str:
+    """Durations (``1.23 s``, ``123 ms``, ``4 µs``), ``Wall time:`` / ``CPU times:`` / ``%timeit`` lines, tqdm
+    elapsed/remaining and rates → placeholders."""
+    text = _WALL_TIME.sub(r"\1Wall time: <time>", text)
+    text = _CPU_TIMES.sub(r"\1CPU times: <time>", text)
+    text = _TIMEIT.sub("<timeit>", text)
+    text = _ELAPSED.sub("<elapsed>", text)
+    text = _RATE.sub("<rate>", text)
+    return _DURATION.sub("<time>", text)
+
+
+def mask_kernel_paths(text: str) -> str:
+    """``/tmp/ipykernel_12345/678.py`` (the kernel's file for a cell, in warnings) → without the process id."""
+    return _KERNEL_CELL_FILE.sub(r"ipykernel_<pid>\g<1><cell>.py", text)
+
+
+def strip_trailing_whitespace(text: str) -> str:
+    """Trailing whitespace of every line, and trailing blank lines, removed."""
+    return "\n".join(line.rstrip() for line in text.split("\n")).rstrip("\n")
+
+
+def normalise_text(text: str) -> str:
+    """Every text normalisation, in order."""
+    text = collapse_carriage_returns(strip_ansi(text))
+    text = mask_timings(mask_kernel_paths(mask_addresses(text)))
+    return strip_trailing_whitespace(text)
+
+
+def joined(value: Any) -> str:
+    """An nbformat multiline string (a string or a list of strings) as one string."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(str(part) for part in value)
+    return "" if value is None else str(value)
+
+
+def _mime_text(mime: str, value: Any) -> str | None:
+    """The compared text of one MIME entry, or None when the type is compared by presence only."""
+    if mime.startswith("text/"):
+        return normalise_text(joined(value))
+    if mime in COMPARED_JSON:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return normalise_text(value)
+        return normalise_text(json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False))
+    return None
+
+
+def _render_bundle(kind: str, data: Mapping[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for mime in sorted(data):
+        text = _mime_text(mime, data[mime])
+        if text is None:
+            lines.append(f"[{kind} {mime}] <present>")
+        else:
+            lines.append(f"[{kind} {mime}]")
+            lines.extend(text.split("\n") if text else [])
+    return lines or [f"[{kind}] <empty>"]
+
+
+def _flush_streams(pending: dict[str, list[str]], lines: list[str]) -> None:
+    for name in ("stdout", "stderr"):
+        text = normalise_text("".join(pending.pop(name, [])))
+        if text:
+            lines.append(f"[{name}]")
+            lines.extend(text.split("\n"))
+    for name in sorted(pending):  # non-standard stream names, if any
+        text = normalise_text("".join(pending[name]))
+        if text:
+            lines.append(f"[{name}]")
+            lines.extend(text.split("\n"))
+    pending.clear()
+
+
+def canonical_outputs(outputs: Iterable[Mapping[str, Any]]) -> str:
+    """One normalised text for a cell's outputs; two runs match when these are equal (see the module doc)."""
+    lines: list[str] = []
+    pending: dict[str, list[str]] = {}
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            pending.setdefault(str(output.get("name", "stdout")), []).append(joined(output.get("text")))
+            continue
+        _flush_streams(pending, lines)
+        if kind in ("execute_result", "display_data"):
+            lines.extend(_render_bundle(str(kind), output.get("data") or {}))
+        elif kind == "error":
+            lines.append(f"[error] {output.get('ename', '')}")
+        else:
+            lines.append(f"[{kind}]")
+    _flush_streams(pending, lines)
+    return "\n".join(lines)
+
+
+def error_names(outputs: Iterable[Mapping[str, Any]]) -> list[str]:
+    """``ename`` of every error output."""
+    return [str(o.get("ename", "")) for o in outputs if o.get("output_type") == "error"]

@@ -1,0 +1,285 @@
+"""The replay verifier: a sample's final notebook, re-run in a fresh kernel, compared with what the session recorded.
+
+Verdict (criteria ``0.1``, "Verified means" in the sample-format design note), first rule that applies:
+
+- ``unverified``: no notebook, or no code cell with source (nothing to replay);
+- ``failed``: a cell raised, timed out or killed the kernel (later cells are then ``skipped``), or a task test
+  did not pass;
+- ``diverged``: every cell ran, but a compared cell's normalised outputs differ from the recorded ones;
+- ``verified``: otherwise.
+
+Comparison per cell (``compared``): ``exact`` = canonical outputs equal (``normalise.canonical_outputs``);
+``status`` = replay status equals recorded status (installers: kind ``pip`` or source starting with
+``%pip``/``!pip``/``%conda``/…; cells with ``metadata.aiev.nondeterministic``; cells whose execution step says
+``truncated``); ``none`` = not compared (blank cells, which match; timed-out or skipped cells, which do not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import difflib
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import nbformat
+
+from .normalise import canonical_outputs, error_names, joined
+from .replay import OK, TIMEOUT, SKIPPED, CellRun, ReplayRun, replay_notebook
+
+CRITERIA_VERSION = "0.1"
+RUNNER = "nbclient"
+DEFAULT_KERNEL = "python3"
+
+_INSTALLER = re.compile(r"^[%!]\s*(?:pip3?|conda|mamba|micromamba|uv\s+pip|python3?\s+-m\s+pip)\b")
+_DIFF_LINES = 12
+_DIFF_CHARS = 1000
+
+
+class InvalidSample(ValueError):
+    """The input is not a sample the verifier can read."""
+
+
+def check_sample(sample: Any) -> dict[str, Any]:
+    """Return ``sample`` if it has the shape the verifier reads, else raise ``InvalidSample`` saying why."""
+    if not isinstance(sample, dict):
+        raise InvalidSample(f"a sample is a JSON object, not {type(sample).__name__}")
+    if "notebook" not in sample:
+        raise InvalidSample("not a sample: no 'notebook' field")
+    nb = sample["notebook"]
+    if nb is not None and not (isinstance(nb, dict) and isinstance(nb.get("cells"), list)):
+        raise InvalidSample("'notebook' must be null or an nbformat notebook with a 'cells' list")
+    for index, cell in enumerate(nb["cells"] if nb else []):
+        if not isinstance(cell, dict) or "cell_type" not in cell:
+            raise InvalidSample(f"notebook cell {index} is not an nbformat cell")
+    task = sample.get("task", {})
+    tests = task.get("tests") if isinstance(task, dict) else None
+    tests_ok = tests is None or (isinstance(tests, list) and all(isinstance(t, str) for t in tests))
+    if not isinstance(task, dict) or not tests_ok:
+        raise InvalidSample("'task' must be an object whose optional 'tests' is a list of Python sources")
+    verification = sample.get("verification")
+    if verification is not None and not isinstance(verification, dict):
+        raise InvalidSample("'verification' must be an object")
+    return sample
+
+
+def _first_code_line(source: str) -> str:
+    for line in source.splitlines():
+        if line.strip() and not line.strip().startswith("#"):
+            return line.strip()
+    return ""
+
+
+def _aiev(cell: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = (cell.get("metadata") or {}).get("aiev")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def is_installer(cell: Mapping[str, Any]) -> bool:
+    """Kind ``pip`` in ``metadata.aiev``, or a first code line that is a ``%pip``/``!pip``/``%conda``… command."""
+    return _aiev(cell).get("kind") == "pip" or bool(_INSTALLER.match(_first_code_line(joined(cell.get("source")))))
+
+
+def cell_kind(cell: Mapping[str, Any]) -> str:
+    """``metadata.aiev.kind``; without it ``pip`` for an installer, else ``python``."""
+    kind = _aiev(cell).get("kind")
+    if isinstance(kind, str) and kind:
+        return kind
+    return "pip" if is_installer(cell) else "python"
+
+
+def comparison_mode(cell: Mapping[str, Any], step: Mapping[str, Any] | None = None) -> str:
+    """``status`` for installers, declared-nondeterministic cells and truncated recordings; else ``exact``."""
+    if is_installer(cell) or _aiev(cell).get("nondeterministic") is True or (step or {}).get("truncated") is True:
+        return "status"
+    return "exact"
+
+
+def recorded_status(outputs: list[Mapping[str, Any]]) -> str:
+    """``error`` when the recorded outputs hold an error output, else ``ok``."""
+    return "error" if error_names(outputs) else OK
+
+
+def short_diff(recorded: str, replayed: str) -> str:
+    """A unified diff of two canonical texts, cut to a few lines."""
+    diff = difflib.unified_diff(recorded.split("\n"), replayed.split("\n"), "recorded", "replayed", n=1, lineterm="")
+    lines = list(diff)[2:]  # without the ---/+++ header
+    shown = [line if len(line) <= 160 else line[:157] + "..." for line in lines[:_DIFF_LINES]]
+    if len(lines) > _DIFF_LINES:
+        shown.append(f"... ({len(lines) - _DIFF_LINES} more diff lines)")
+    text = "\n".join(shown)
+    return text if len(text) <= _DIFF_CHARS else text[: _DIFF_CHARS - 3] + "..."
+
+
+def compare_cell(cell: Mapping[str, Any], run: CellRun, mode: str) -> dict[str, Any]:
+    """The per-cell entry of ``replay.cells``."""
+    recorded = list(cell.get("outputs") or [])
+    entry: dict[str, Any] = {"cell_id": str(cell.get("id") or f"cell-{run.index}"), "status": run.status}
+    if run.status in (TIMEOUT, SKIPPED):
+        entry.update(compared="none", match=False)
+    elif not joined(cell.get("source")).strip():
+        entry.update(compared="none", match=True)
+    elif mode == "status":
+        was = recorded_status(recorded)
+        entry.update(compared="status", match=was == run.status)
+        if was != run.status:
+            entry["diff"] = f"status: recorded {was}, replayed {run.status}"
+    else:
+        before, after = canonical_outputs(recorded), canonical_outputs(run.outputs)
+        entry.update(compared="exact", match=before == after)
+        if before != after:
+            entry["diff"] = short_diff(before, after)
+    if run.error:
+        entry["error"] = dict(run.error)
+    return entry
+
+
+def tests_block(runs: list[CellRun]) -> dict[str, Any]:
+    """``{passed, failed, results}``; a test passes when it raised nothing. ``failed`` counts every test that did
+    not pass (raised, timed out, or skipped after a timeout / kernel death)."""
+    results = []
+    for run in runs:
+        status = "passed" if run.status == OK else ("skipped" if run.status == SKIPPED else "failed")
+        result: dict[str, Any] = {"index": run.index, "status": status}
+        if run.error:
+            result["error"] = dict(run.error)
+        results.append(result)
+    passed = sum(r["status"] == "passed" for r in results)
+    return {"passed": passed, "failed": len(results) - passed, "results": results}
+
+
+def decide_verdict(cells: list[Mapping[str, Any]], tests: Mapping[str, Any] | None) -> str:
+    """The verdict from the per-cell entries and the tests block (rules in the module doc)."""
+    if not cells:
+        return "unverified"
+    if any(c["status"] != OK for c in cells) or (tests is not None and tests["failed"]):
+        return "failed"
+    if not all(c["match"] for c in cells):
+        return "diverged"
+    return "verified"
+
+
+def _interactive(sample: Mapping[str, Any]) -> dict[str, int]:
+    given = (sample.get("verification") or {}).get("interactive")
+    if isinstance(given, dict):
+        return dict(given)
+    steps = [s for s in sample.get("steps") or [] if isinstance(s, dict)]
+    executions = [s for s in steps if s.get("type") == "execution"]
+    return {
+        "turns": sum(s.get("type") == "assistant" for s in steps),
+        "executions": len(executions),
+        "errors": sum(s.get("status") != "ok" for s in executions),
+        "fixes": 0,
+    }
+
+
+def _notebook(nb: Mapping[str, Any]) -> nbformat.NotebookNode:
+    """A deep copy as a NotebookNode, multiline strings joined (nbclient needs ``source`` as one string)."""
+    node = nbformat.from_dict(copy.deepcopy(dict(nb)))
+    node.setdefault("metadata", nbformat.NotebookNode())
+    for cell in node.cells:
+        cell["source"] = joined(cell.get("source"))
+        cell.setdefault("metadata", nbformat.NotebookNode())
+        if cell.get("cell_type") == "code":
+            cell.setdefault("outputs", [])
+    return node
+
+
+def _kernel_name(sample: Mapping[str, Any], nb: Mapping[str, Any]) -> str:
+    spec = (nb.get("metadata") or {}).get("kernelspec") or {}
+    env_kernel = ((sample.get("environment") or {}).get("kernel") or {}).get("name")
+    return str(spec.get("name") or env_kernel or DEFAULT_KERNEL)
+
+
+def _steps_by_call(sample: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {
+        str(s.get("call_id")): s
+        for s in sample.get("steps") or []
+        if isinstance(s, dict) and s.get("type") == "execution"
+    }
+
+
+def build_block(
+    sample: Mapping[str, Any], recorded_cells: list[Mapping[str, Any]], run: ReplayRun | None
+) -> dict[str, Any]:
+    """The ``verification`` block from the recorded code cells and the replay (None: nothing was replayed)."""
+    block: dict[str, Any] = {
+        "interactive": _interactive(sample),
+        "replay": None,
+        "tests": None,
+        "verdict": "unverified",
+        "criteria_version": CRITERIA_VERSION,
+    }
+    if run is None:
+        return block
+    steps = _steps_by_call(sample)
+    cells = []
+    for cell, cell_run in zip(recorded_cells, run.cells):
+        step = steps.get(str(_aiev(cell).get("call_id")))
+        if step is not None and step.get("cell_id") != cell.get("id"):
+            step = None
+        cells.append(compare_cell(cell, cell_run, comparison_mode(cell, step)))
+    tests = (sample.get("task") or {}).get("tests") or []
+    block["replay"] = {
+        "runner": RUNNER,
+        "runner_version": run.runner_version,
+        "kernel_name": run.kernel_name,
+        "python": run.python,
+        "started_at": run.started_at,
+        "duration_ms": run.duration_ms,
+        "cells": cells,
+    }
+    block["tests"] = tests_block(run.tests) if tests else None
+    block["verdict"] = decide_verdict(cells, block["tests"])
+    return block
+
+
+async def averify_sample(
+    sample: dict[str, Any], *, timeout: float = 120, kernel_name: str | None = None, cwd: str | None = None
+) -> dict[str, Any]:
+    """Replay ``sample["notebook"]`` in a fresh kernel (in ``cwd``, else a new empty temporary folder) and return
+    the ``verification`` block; ``sample`` is not modified. Raises ``InvalidSample``, ``ReplayStartError``."""
+    check_sample(sample)
+    nb_dict = sample.get("notebook")
+    recorded_cells = [c for c in (nb_dict or {}).get("cells", []) if c.get("cell_type") == "code"]
+    if not any(joined(c.get("source")).strip() for c in recorded_cells):
+        return build_block(sample, recorded_cells, None)
+    nb = _notebook(nb_dict)
+    tests = list((sample.get("task") or {}).get("tests") or [])
+    kernel = kernel_name or _kernel_name(sample, nb_dict)
+    workdir = cwd or tempfile.mkdtemp(prefix="aiev-replay-")
+    try:
+        run = await replay_notebook(nb, tests, timeout=timeout, kernel_name=kernel, cwd=workdir)
+    finally:
+        if cwd is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return build_block(sample, recorded_cells, run)
+
+
+def verify_sample(
+    sample: dict[str, Any], *, timeout: float = 120, kernel_name: str | None = None, cwd: str | None = None
+) -> dict[str, Any]:
+    """Synchronous ``averify_sample``; from inside a running event loop it runs on a worker thread."""
+    coro_args = {"timeout": timeout, "kernel_name": kernel_name, "cwd": cwd}
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(averify_sample(sample, **coro_args))
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["value"] = asyncio.run(averify_sample(sample, **coro_args))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name="aiev-verify")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

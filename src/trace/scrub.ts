@@ -1,0 +1,455 @@
+/**
+ * Redaction for every export: `scrubSample`, `scrubValue` and `scrubText` replace each secret found in any text of
+ * a record by `[REDACTED:<kind>]` (never any part of the value) and the home folder by `~`, and list each
+ * (kind, location) once in `redactions`, locations in the style of `redact.ts` (`steps[3].outputs[0].text[2]`).
+ * Idempotent: tokens and `~` never match again. Every rule is one linear pass; on overlap the earlier kind in
+ * `SCRUB_KINDS` wins. The rules, and the false positives they avoid (training data must stay intact):
+ * - Provider keys need their documented prefix and shape, with token boundaries on both sides; `sk-` keys also
+ *   need a 16+ character run mixing letters and digits (`sk-learn` stays). AWS secret keys (40 base64
+ *   characters) only after an `aws_secret_access_key` name: alone they look like any hash. UUIDs, hex digests,
+ *   tracebacks and base64 images match no rule.
+ * - `env_secret`, the value assigned to a secret-sounding name: `NAME=value` (upper-case name, no spaces, as
+ *   `env`, `export` and `.env` print it), `name: value` / `name=value` alone on a line (yaml, .env), and
+ *   `name = 'literal'`, `'name': 'literal'`, `"name": "literal"` (code, dict, JSON). Only literals count
+ *   (`task_key = compute()`, `api_key: str` stay). *PASSWORD*, *SECRET*, *CREDENTIAL*, *_API_KEY, *_PASS names are
+ *   strong: any literal goes. *_KEY, *_TOKEN, *_AUTH* are weak: only key-like values (12+ characters with 2+
+ *   digits and letters) go, so `'pad_token': '<|endoftext|>'`, `'sort_key': 'name'` and `from_key = 'int64'`
+ *   stay. Names ending _FILE, _PATH, _URL, _ID, _NAME… and placeholder values (`$VAR`, `{x}`, `<key>`, `***`,
+ *   `your-api-key`, `hf_...`, paths, env-var names, type names) are left alone. The values (8+ characters) of the
+ *   secret-named variables of the environment (`OPENAI_API_KEY`…) are `env_secret` wherever they appear.
+ * - `image/*`, `audio/*`, `video/*` values, `data:` URLs and the `data` of image parts are never scanned.
+ */
+import { locate, privateKeySpans, REDACTED, Redaction } from './redact';
+import type { ISample } from './types';
+
+/** What to scrub besides the built-in rules. */
+export interface IScrubOptions {
+  /** Home folder(s) to replace with `~` (default: the user's home, plus any /home/<user> or /Users/<user> prefix found). */
+  homeDirs?: string[];
+  /** Extra literal values to remove (e.g. a known API key), as `redactSecrets` in redact.ts already does. */
+  secrets?: string[];
+  /**
+   * Environment whose secret-named variables (`OPENAI_API_KEY`…) have their values removed wherever they appear,
+   * whatever their shape (default: `process.env` when there is one; `{}` for none).
+   */
+  env?: Record<string, string | undefined>;
+}
+
+/** Every redaction kind, in precedence order when two matches overlap. */
+export const SCRUB_KINDS = [
+  ...['known_secret', 'private_key', 'anthropic_key', 'openai_key', 'huggingface_token', 'github_token'],
+  ...['aws_access_key_id', 'aws_secret_access_key', 'slack_webhook', 'slack_token', 'google_api_key', 'jwt'],
+  ...['auth_header', 'url_credentials', 'url_secret', 'env_secret', 'home_path']
+] as const;
+
+/** A redaction kind. */
+export type ScrubKind = (typeof SCRUB_KINDS)[number];
+
+/** The text that replaces a secret of `kind`, e.g. `[REDACTED:openai_key]`. */
+export function redactionToken(kind: string): string {
+  return `${REDACTED.slice(0, -1)}:${kind}]`;
+}
+
+/** One match: `text.slice(start, end)` becomes `replacement`. */
+type Finding = { start: number; end: number; kind: ScrubKind; replacement: string };
+type Strength = 'strong' | 'weak' | null;
+type Groups = Record<string, string | undefined>;
+
+// Secret-sounding names (upper-cased, camelCase / dots / dashes read as `_`); see the header for strong vs weak.
+const STRONG_NAME = new RegExp(
+  'PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|(^|_)SECRETS?(_|$)|' +
+    '(^|_)(API_?KEY|ACCESS_KEY|PRIVATE_KEY|AUTH_KEY|PASS|(AUTH|ACCESS|API|REFRESH|BEARER|SESSION)_TOKEN)$'
+);
+const WEAK_NAME = /._KEY$|(^|_)TOKEN$|(^|_)AUTH(ORIZATION)?(_|$)/;
+const URL_WEAK_NAME = /^(KEY|SIG|SIGNATURE|CODE)$|_SIGNATURE$/;
+const NOT_SECRET_NAME = new RegExp(
+  '_(IDS?|NAMES?|USER|USERNAME|FILE|PATH|DIR|URL|URI|HOST|PORT|TYPE|MODE|FIELDS?|LENGTH|LEN|MIN|MAX|COUNT|LIMIT|' +
+    'TIMEOUT|TTL|ENV|VAR|HEADER|PARAM|PROMPT|HINT|ENABLED|REQUIRED|POLICY|ALGORITHM|FORMAT|VERSION|PREFIX|SUFFIX|' +
+    'COLUMN|INDEX|SIZE|TOKENS|EXPIRY|EXPIRES|ARN)$'
+);
+// Values that stand for a secret rather than being one.
+const PLACEHOLDER = new RegExp(
+  [
+    '^[$%]|^\\{.*\\}$|^<.*>$|\\*\\*\\*|(\\.\\.\\.|…)$|^[*xX.…•_-]+$', // $VAR, %(x)s, {key}, <token>, ***, sk-..., xxxx
+    '^[a-z_-]*(key|token|secret|pass|passwd|password|pwd)[a-z_-]*$|your[_-]?(api[_-]?)?(key|token|secret|password)',
+    '^(~|\\.{1,2})?[/\\\\]|^[A-Za-z]:[\\\\/]', // paths
+    '^(str|bytes|int|float|bool|string|number|boolean|SecretStr|Any|object|None|null|nil|undefined|true|false)$',
+    '^(yes|no|on|off|required|optional|changeme|example|placeholder|redacted)$'
+  ].join('|'),
+  'i'
+);
+
+/** How secret a variable / key / parameter name sounds (camelCase, dots and dashes read as `_`). */
+function nameStrength(name: string, inUrl = false): Strength {
+  const upper = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[.-]/g, '_').toUpperCase();
+  if (NOT_SECRET_NAME.test(upper)) {
+    return null;
+  }
+  if (STRONG_NAME.test(upper)) {
+    return 'strong';
+  }
+  return WEAK_NAME.test(upper) || (inUrl && URL_WEAK_NAME.test(upper)) ? 'weak' : null;
+}
+
+/** 12+ key characters with 2+ digits and 2+ letters, or 24+ letters a quarter of them capitals (not CamelCase). */
+function keyLike(value: string): boolean {
+  if (/^[A-Za-z]{24,}$/.test(value)) {
+    const capitals = value.replace(/[a-z]/g, '').length / value.length;
+    return capitals >= 0.25 && capitals <= 0.75;
+  }
+  return /^[A-Za-z0-9+/=_.~-]{12,}$/.test(value) && /\d.*\d/.test(value) && /[A-Za-z].*[A-Za-z]/.test(value);
+}
+
+/** Whether a literal assigned to a name of that strength is a secret (not a placeholder, nor a token already). */
+function secretValue(value: string, strength: Strength): boolean {
+  if (!strength || !value.trim() || value.includes(REDACTED.slice(0, -1)) || PLACEHOLDER.test(value)) {
+    return false;
+  }
+  return !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(value) && (strength === 'strong' || keyLike(value));
+}
+
+const assignment = (secret: string, groups: Groups): boolean => secretValue(secret, nameStrength(groups.name ?? ''));
+
+/** A global regex whose `secret` group (or whole match) ends each match; `hints` skip it cheaply; `accept` checks. */
+interface IRule {
+  kind: ScrubKind;
+  re: RegExp;
+  hints?: string[];
+  accept?: (secret: string, groups: Groups) => boolean;
+  /** What replaces a match: `redactionToken(kind)` unless given. */
+  replacement?: string;
+}
+
+type RuleOptions = Omit<IRule, 'kind' | 're'> & { flags?: string };
+
+function rule(kind: ScrubKind, source: string, { flags = '', ...more }: RuleOptions = {}): IRule {
+  return { kind, re: new RegExp(source, `g${flags}`), ...more };
+}
+
+// Token characters; "not inside a token" on either side (an escaped `\n` before a token counts as a break).
+const T = 'A-Za-z0-9_-';
+const ESCAPE = '\\\\[nrt]';
+const NOT_AFTER = `(?:(?<![${T}])|(?<=${ESCAPE}))`;
+const NOT_BEFORE = `(?![${T}])`;
+const QUOTE = `(?:\\\\?['"])`;
+const NAME = '(?<name>[A-Za-z_][A-Za-z0-9_.-]{0,127})';
+
+/** Has a 16+ character `[A-Za-z0-9_]` run with both letters and digits (random key bodies do; words do not). */
+const randomRun = (body: string): boolean =>
+  body.split('-').some(run => run.length >= 16 && /\d/.test(run) && /[A-Za-z]/.test(run));
+
+/** The pattern rules, in precedence order (literal secrets and private keys come first, home folders last). */
+const RULES: IRule[] = [
+  rule('anthropic_key', `${NOT_AFTER}sk-ant-(?:api|admin|sid|oat)\\d{2}-[${T}]{20,}${NOT_BEFORE}`, { hints: ['sk-ant-'] }),
+  rule('openai_key', `${NOT_AFTER}sk-(?:(?:proj|svcacct|admin|None)-)?[${T}]{20,}${NOT_BEFORE}`, {
+    hints: ['sk-'],
+    accept: secret => randomRun(secret.slice(3))
+  }),
+  rule('huggingface_token', `${NOT_AFTER}(?:hf_|api_org_)[A-Za-z0-9]{30,}${NOT_BEFORE}`, {
+    hints: ['hf_', 'api_org_'],
+    accept: secret => /\d/.test(secret) || (/[a-z]/.test(secret) && /[A-Z]/.test(secret))
+  }),
+  rule('github_token', `${NOT_AFTER}(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})${NOT_BEFORE}`, {
+    hints: ['gh', 'github_pat_']
+  }),
+  rule('aws_access_key_id', `(?:(?<![A-Za-z0-9])|(?<=${ESCAPE}))(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])`, {
+    hints: ['AKIA', 'ASIA', 'ABIA', 'ACCA']
+  }),
+  rule(
+    'aws_secret_access_key',
+    `aws_?secret_?(?:access_?)?key${QUOTE}?\\]?\\s*(?:=>|[:=])\\s*${QUOTE}?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
+    { flags: 'i' }
+  ),
+  rule('slack_webhook', 'https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/(?<secret>[A-Za-z0-9_/+-]{16,})', {
+    hints: ['hooks.slack.com']
+  }),
+  rule('slack_token', `${NOT_AFTER}(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}${NOT_BEFORE}`, {
+    hints: ['xox', 'xapp-'],
+    accept: secret => /\d/.test(secret)
+  }),
+  rule('google_api_key', `${NOT_AFTER}AIza[${T}]{35}${NOT_BEFORE}`, { hints: ['AIza'] }),
+  rule('jwt', `${NOT_AFTER}eyJ[${T}]{8,}\\.[${T}]{8,}\\.[${T}]*(?:\\.[${T}]+){0,2}${NOT_BEFORE}`, { hints: ['eyJ'] }),
+  rule('auth_header', '\\bBearer\\s+(?<secret>[A-Za-z0-9._~+/-]{16,}=*)(?![A-Za-z0-9._~+/=-])', {
+    flags: 'i',
+    accept: keyLike
+  }),
+  rule(
+    'auth_header',
+    `\\bAuthorization${QUOTE}?\\s*[:=]\\s*${QUOTE}?(?:Basic|Token|Digest)\\s+(?<secret>[A-Za-z0-9._~+/-]{6,}=*)(?![A-Za-z0-9._~+/=-])`,
+    { flags: 'i', accept: secret => !PLACEHOLDER.test(secret) }
+  ),
+  rule(
+    'url_credentials',
+    `\\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\\s:/?#@'"[\\]]{1,256}:(?<secret>[^\\s/?#@'"[\\]]{1,256})(?=@)`,
+    { hints: ['://'], accept: secret => secretValue(secret.replace(/%2A/gi, '*'), 'strong') }
+  ),
+  rule('url_secret', `[?&](?<name>[A-Za-z0-9_.-]{1,64})=(?<secret>[^?&\\s#'"<>\\\\]{1,1024})`, {
+    hints: ['='],
+    accept: (secret, groups) => secretValue(secret, nameStrength(groups.name ?? '', true))
+  }),
+  // `NAME = 'literal'`, `'name': "literal"`, `os.environ["NAME"] = '…'`, also with JSON-escaped quotes.
+  rule(
+    'env_secret',
+    `(?:(?<![A-Za-z0-9_.$])|(?<=${ESCAPE}))${QUOTE}?${NAME}${QUOTE}?\\]?[ \\t]*(?:=>|:=?|=(?!=))[ \\t]*` +
+      `\\\\?(?<q>['"])(?<secret>(?:[^'"\\\\\\n]|\\\\[^'"\\n]){0,4096})\\\\?\\k<q>`,
+    { accept: assignment }
+  ),
+  // `NAME=value` as `env`, `export` and `.env` print it: upper-case name, no spaces.
+  rule(
+    'env_secret',
+    `(?<=^|[\\s;(,{\\[|&'"\`]|${ESCAPE})(?<name>[A-Z][A-Z0-9_]*)=` +
+      `(?<secret>[^\\s'"\`,;(){}\\[\\]<>|&]{1,4096})(?=$|[\\s,;)}\\]'"|&])`,
+    { hints: ['='], accept: assignment }
+  ),
+  // `name: value` / `name=value` alone on a line (yaml, .env), any case.
+  rule(
+    'env_secret',
+    `^[ \\t]*(?:-[ \\t]+|export[ \\t]+)?${NAME}(?:=|[ \\t]*:[ \\t]+)(?<secret>[^\\s'"\`,;(){}\\[\\]<>|&#]{1,4096})[ \\t]*(?=$|#)`,
+    { flags: 'm', accept: assignment }
+  )
+];
+
+/** The matches of one rule, sorted. A rejected match is looked into again from its value (`"code": "KEY='…'"`). */
+function runRule(text: string, { kind, re, hints, accept, replacement }: IRule): Finding[] {
+  if (hints && !hints.some(hint => text.includes(hint))) {
+    return [];
+  }
+  const found: Finding[] = [];
+  re.lastIndex = 0;
+  for (let match = re.exec(text); match; match = re.exec(text)) {
+    const groups = match.groups ?? {};
+    const secret = groups.secret ?? match[0];
+    const start = match.index + match[0].lastIndexOf(secret);
+    if (secret && (!accept || accept(secret, groups))) {
+      found.push({ start, end: start + secret.length, kind, replacement: replacement ?? redactionToken(kind) });
+    } else {
+      re.lastIndex = Math.max(start, match.index + 1);
+    }
+  }
+  return found;
+}
+
+/** Keeps `candidates` (sorted by start) that overlap nothing already accepted; returns the merged list. */
+function admit(accepted: Finding[], candidates: Finding[]): Finding[] {
+  if (!candidates.length) {
+    return accepted;
+  }
+  const out: Finding[] = [];
+  let i = 0;
+  for (const candidate of candidates) {
+    while (i < accepted.length && accepted[i].start < candidate.start) {
+      out.push(accepted[i++]);
+    }
+    const previous = out[out.length - 1];
+    const next = accepted[i];
+    if ((previous && previous.end > candidate.start) || (next && next.start < candidate.end)) {
+      continue;
+    }
+    out.push(candidate);
+  }
+  return out.concat(accepted.slice(i));
+}
+
+const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// A home folder starts a path: after a non-path character, an ANSI colour code or `file://`.
+const HOME_BEFORE = `(?<=^|[^A-Za-z0-9_.~/\\\\-]|\\x1b\\[[0-9;]*m|file://|${ESCAPE})`;
+const HOME_AFTER = '(?![A-Za-z0-9_-]|\\.[A-Za-z0-9_])';
+const home = (source: string, flags = ''): IRule => rule('home_path', source, { flags, replacement: '~' });
+const HOME_RULES = [
+  home(`${HOME_BEFORE}(?:/home/|/Users/(?!(?:Shared|Public|Guest)${HOME_AFTER}))[A-Za-z0-9_-]+(?:\\.[A-Za-z0-9_-]+)*${HOME_AFTER}`),
+  home(`${HOME_BEFORE}/root${HOME_AFTER}`),
+  // C:\Users\name, C:\\Users\\name (escaped), C:/Users/name
+  home('(?<![A-Za-z0-9])[A-Za-z]:(\\\\\\\\|\\\\|/)Users\\1(?!(?:Public|Default|All Users|Default User)(?:\\\\|/|$))[^\\\\/:*?"<>|\\s]+')
+];
+
+const processEnv = (): Record<string, string | undefined> => (typeof process === 'undefined' ? {} : process.env);
+
+/** The user's home folder from the environment (what `os.homedir()` reads), without importing `os`. */
+function defaultHomeDirs(): string[] {
+  const env = processEnv();
+  return [env.HOME, env.USERPROFILE].filter((dir): dir is string => !!dir);
+}
+
+/** Values (8+ characters) of the secret-named variables of an environment. */
+function envSecrets(env: Record<string, string | undefined>): string[] {
+  const named = Object.entries(env).filter(([name, value]) => value && value.length >= 8 && secretValue(value, nameStrength(name)));
+  return named.map(([, value]) => value as string);
+}
+
+/** A regex matching any of `texts`, the longest first; null when there are none. */
+function anyOf(texts: Iterable<string>): string | null {
+  const sorted = [...new Set(texts)].filter(text => text.length > 0).sort((a, b) => b.length - a.length);
+  return sorted.length ? sorted.map(escapeRegex).join('|') : null;
+}
+
+/** The rules for some options: literal secrets first, then private keys, the patterns, the home folders. */
+class Scrubber {
+  constructor(options: IScrubOptions) {
+    const known = anyOf(options.secrets ?? []);
+    this._known = known === null ? null : rule('known_secret', known);
+    // Environment values go after the provider rules (a better kind) and before the `env_secret` patterns.
+    const fromEnv = anyOf(envSecrets(options.env ?? processEnv()));
+    const firstEnvRule = RULES.findIndex(current => current.kind === 'env_secret');
+    const env = fromEnv === null ? [] : [rule('env_secret', fromEnv)];
+    const dirs = (options.homeDirs ?? defaultHomeDirs()).map(dir => dir.replace(/[\\/]+$/, '')).filter(dir => dir.length >= 3);
+    const homes = anyOf(dirs.flatMap(dir => [dir, dir.replace(/\\/g, '\\\\')]));
+    const given = homes === null ? [] : [home(`${HOME_BEFORE}(?:${homes})${HOME_AFTER}`)];
+    this._rules = [...RULES.slice(0, firstEnvRule), ...env, ...RULES.slice(firstEnvRule), ...given, ...HOME_RULES];
+  }
+
+  /** Every finding in `text`, sorted and non-overlapping. */
+  find(text: string): Finding[] {
+    const replacement = redactionToken('private_key');
+    const keys = privateKeySpans(text).map(([start, end]): Finding => ({ start, end, kind: 'private_key', replacement }));
+    let accepted = admit(this._known ? runRule(text, this._known) : [], keys);
+    for (const current of this._rules) {
+      accepted = admit(accepted, runRule(text, current));
+    }
+    return accepted;
+  }
+
+  private readonly _known: IRule | null;
+  private readonly _rules: IRule[];
+}
+
+/**
+ * Applies sorted findings to consecutive ranges of one text (the lines of an array, or the whole text). A
+ * finding that starts before its range (in an earlier line) just removes its part; `onStart` is told the kind
+ * of each finding that starts in the range. Ranges must come in order.
+ */
+function rangeApplier(text: string, findings: Finding[]): (from: number, to: number, onStart: (kind: string) => void) => string {
+  let first = 0;
+  return (from, to, onStart) => {
+    while (first < findings.length && findings[first].end <= from) {
+      first++;
+    }
+    let out = '';
+    let cursor = from;
+    for (let i = first; i < findings.length && findings[i].start < to; i++) {
+      const finding = findings[i];
+      if (finding.start >= from) {
+        out += text.slice(cursor, finding.start) + finding.replacement;
+        onStart(finding.kind);
+      }
+      cursor = Math.min(Math.max(cursor, finding.end), to);
+    }
+    return out + text.slice(cursor, to);
+  };
+}
+
+/** Scrub one string; returns the text and the kinds found (for streaming use). */
+export function scrubText(text: string, options: IScrubOptions = {}): { text: string; kinds: string[] } {
+  const kinds = new Set<string>();
+  const findings = new Scrubber(options).find(text);
+  return { text: rangeApplier(text, findings)(0, text.length, kind => kinds.add(kind)), kinds: [...kinds] };
+}
+
+const SKIPPED_MIME = /^(image|audio|video)\//;
+const DATA_URL = /^data:[^,]{0,200};base64,/;
+
+/** An image part of a message (`{type: 'image', data}`, `{mime_type: 'image/png', data}` …). */
+function isImagePart(node: Record<string, unknown>): boolean {
+  const type = node.type;
+  const mime = node.mime_type ?? node.mimeType ?? node.media_type ?? node.mediaType;
+  const imageType = typeof type === 'string' && /^(image|image_url|input_image)$/.test(type);
+  return imageType || (typeof mime === 'string' && SKIPPED_MIME.test(mime));
+}
+
+/** Walks a JSON copy in place, scrubbing strings and keys and noting each (kind, location) once. */
+class Walker {
+  constructor(
+    private readonly _scrubber: Scrubber,
+    readonly redactions: Redaction[]
+  ) {
+    for (const entry of redactions) {
+      this._seen.add(`${entry.kind}\u0000${entry.location}`);
+    }
+  }
+
+  walk(node: unknown, where: string): unknown {
+    if (typeof node === 'string') {
+      return DATA_URL.test(node) ? node : this._lines([node], () => where)[0];
+    }
+    if (Array.isArray(node)) {
+      if (node.length > 1 && node.every(item => typeof item === 'string')) {
+        return this._lines(node as string[], index => locate(where, index));
+      }
+      return node.map((item, index) => this.walk(item, locate(where, index)));
+    }
+    if (node === null || typeof node !== 'object') {
+      return node;
+    }
+    const object = node as Record<string, unknown>;
+    const image = isImagePart(object);
+    let renamed = false;
+    const entries = Object.entries(object).map(([key, value]): [string, unknown] => {
+      if (SKIPPED_MIME.test(key) || (image && (key === 'data' || key === 'image_url'))) {
+        return [key, value];
+      }
+      const cleanKey = this._cleanKeys.has(key) ? key : this._lines([key], (_, clean) => `${locate(where, clean)} (key)`)[0];
+      if (cleanKey === key) {
+        this._cleanKeys.add(key);
+      }
+      renamed ||= cleanKey !== key;
+      return [cleanKey, this.walk(value, locate(where, cleanKey))];
+    });
+    if (renamed) {
+      return Object.fromEntries(entries);
+    }
+    for (const [key, value] of entries) {
+      object[key] = value;
+    }
+    return object;
+  }
+
+  /**
+   * Scrubs strings that belong together (the lines of an nbformat multiline string, traceback frames) as one
+   * text joined by `\n`, so a private key split over lines is found whole; each line keeps its place and is
+   * noted at `locationOf(index, cleanLine)`.
+   */
+  private _lines(lines: string[], locationOf: (index: number, clean: string) => string): string[] {
+    const joined = lines.join('\n');
+    const findings = this._scrubber.find(joined);
+    if (!findings.length) {
+      return lines;
+    }
+    const apply = rangeApplier(joined, findings);
+    let offset = 0;
+    return lines.map((line, index) => {
+      const start = offset;
+      offset += line.length + 1;
+      const kinds: string[] = [];
+      const clean = apply(start, start + line.length, kind => kinds.push(kind));
+      for (const kind of kinds) {
+        const location = locationOf(index, clean) || '(root)';
+        if (!this._seen.has(`${kind}\u0000${location}`)) {
+          this._seen.add(`${kind}\u0000${location}`);
+          this.redactions.push({ kind, location });
+        }
+      }
+      return clean;
+    });
+  }
+
+  private readonly _seen = new Set<string>();
+  /** Keys known to hold nothing (most keys repeat: `output_type`, `text`…). */
+  private readonly _cleanKeys = new Set<string>();
+}
+
+/** The same for any JSON value (used for plain notebooks): returns the scrubbed copy and the redactions. */
+export function scrubValue<T>(value: T, options: IScrubOptions = {}, base = ''): { value: T; redactions: Redaction[] } {
+  const walker = new Walker(new Scrubber(options), []);
+  const copy = JSON.parse(JSON.stringify(value ?? null));
+  return { value: walker.walk(copy, base) as T, redactions: walker.redactions };
+}
+
+/** A copy of `sample` with every detected secret replaced and one `redactions` entry per place. Idempotent. */
+export function scrubSample(sample: ISample, options: IScrubOptions = {}): ISample {
+  const copy: Record<string, unknown> = JSON.parse(JSON.stringify(sample));
+  const walker = new Walker(new Scrubber(options), (copy.redactions ??= []) as Redaction[]);
+  for (const key of Object.keys(copy).filter(name => name !== 'redactions')) {
+    copy[key] = walker.walk(copy[key], key);
+  }
+  return copy as unknown as ISample;
+}
