@@ -285,7 +285,7 @@ export class Agent {
       }
       case 'edit_cell':
         driver.setCellSource(args.cell_id, args.code);
-        await this._runner.save();
+        await this._runner.saveSoon();
         return this._answer(callId, args.cell_id, `cell_id: ${args.cell_id}\nedited (not run; call run_cell to run it).`);
       case 'read_notebook':
         return this._answer(callId, null, notebookListing(driver.cells()));

@@ -21,6 +21,12 @@ export interface ICellRunnerOptions {
   modelBudgetChars: number;
   vision: boolean;
   signal?: AbortSignal;
+  /**
+   * Save the notebook at most this often during a run (default 1000 ms; 0 = after every execution). The server
+   * re-validates and fsyncs the whole notebook on each save, which grows with the notebook (bench/README.md);
+   * the event log has every execution meanwhile, and the caller saves once more at the end.
+   */
+  saveIntervalMs?: number;
 }
 
 /**
@@ -67,7 +73,7 @@ export class CellRunner {
       ...(install ? { install } : {}),
       ...(outcome.stdinRequested ? { stdin_requested: true } : {})
     });
-    await this.save();
+    await this.saveSoon();
     return { step, images: shaped.images };
   }
 
@@ -85,12 +91,22 @@ export class CellRunner {
     }
   }
 
+  /** Save unless the last save is younger than `saveIntervalMs`. */
+  async saveSoon(): Promise<void> {
+    if (Date.now() - this._lastSave >= (this._options.saveIntervalMs ?? 1000)) {
+      await this.save();
+    }
+  }
+
   /** Save the notebook; a failed save is logged, never fatal (the record still has everything). */
   async save(): Promise<void> {
+    this._lastSave = Date.now();
     try {
       await this._options.driver.save();
     } catch (error) {
       this._options.recorder.event('tool_error', { what: 'notebook save failed', message: (error as Error).message });
     }
   }
+
+  private _lastSave = 0;
 }
