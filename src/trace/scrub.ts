@@ -8,17 +8,22 @@
  *   need a 16+ character run mixing letters and digits (`sk-learn` stays). AWS secret keys (40 base64
  *   characters) only after an `aws_secret_access_key` name: alone they look like any hash. UUIDs, hex digests,
  *   tracebacks and base64 images match no rule.
- * - `env_secret`, the value assigned to a secret-sounding name: `NAME=value` (upper-case name, no spaces, as
- *   `env`, `export` and `.env` print it), `name: value` / `name=value` alone on a line (yaml, .env), and
- *   `name = 'literal'`, `'name': 'literal'`, `"name": "literal"` (code, dict, JSON). Only literals count
- *   (`task_key = compute()`, `api_key: str` stay). *PASSWORD*, *SECRET*, *CREDENTIAL*, *_API_KEY, *_PASS names are
- *   strong: any literal goes. *_KEY, *_TOKEN, *_AUTH* are weak: only key-like values (12+ characters with 2+
- *   digits and letters) go, so `'pad_token': '<|endoftext|>'`, `'sort_key': 'name'` and `from_key = 'int64'`
- *   stay. Names ending _FILE, _PATH, _URL, _ID, _NAME… and placeholder values (`$VAR`, `{x}`, `<key>`, `***`,
- *   `your-api-key`, `hf_...`, paths, env-var names, type names) are left alone. The values (8+ characters) of the
- *   secret-named variables of the environment (`OPENAI_API_KEY`…) are `env_secret` wherever they appear.
+ * - `env_secret`, the value assigned to a secret-sounding name (`NAME=value`, `export`, yaml, dict, JSON; only
+ *   literals, placeholders left alone), and the values of the environment's secret-named variables wherever
+ *   they appear: `envSecrets.ts` says which names, values and forms count.
  * - `image/*`, `audio/*`, `video/*` values, `data:` URLs and the `data` of image parts are never scanned.
  */
+import {
+  ASSIGNMENT_FORMS,
+  ESCAPE,
+  envSecrets,
+  keyLike,
+  nameStrength,
+  PLACEHOLDER,
+  QUOTE,
+  secretAssignment,
+  secretValue
+} from './envSecrets';
 import { locate, privateKeySpans, REDACTED, Redaction } from './redact';
 import type { ISample } from './types';
 
@@ -52,63 +57,7 @@ export function redactionToken(kind: string): string {
 
 /** One match: `text.slice(start, end)` becomes `replacement`. */
 type Finding = { start: number; end: number; kind: ScrubKind; replacement: string };
-type Strength = 'strong' | 'weak' | null;
 type Groups = Record<string, string | undefined>;
-
-// Secret-sounding names (upper-cased, camelCase / dots / dashes read as `_`); see the header for strong vs weak.
-const STRONG_NAME = new RegExp(
-  'PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|(^|_)SECRETS?(_|$)|' +
-    '(^|_)(API_?KEY|ACCESS_KEY|PRIVATE_KEY|AUTH_KEY|PASS|(AUTH|ACCESS|API|REFRESH|BEARER|SESSION)_TOKEN)$'
-);
-const WEAK_NAME = /._KEY$|(^|_)TOKEN$|(^|_)AUTH(ORIZATION)?(_|$)/;
-const URL_WEAK_NAME = /^(KEY|SIG|SIGNATURE|CODE)$|_SIGNATURE$/;
-const NOT_SECRET_NAME = new RegExp(
-  '_(IDS?|NAMES?|USER|USERNAME|FILE|PATH|DIR|URL|URI|HOST|PORT|TYPE|MODE|FIELDS?|LENGTH|LEN|MIN|MAX|COUNT|LIMIT|' +
-    'TIMEOUT|TTL|ENV|VAR|HEADER|PARAM|PROMPT|HINT|ENABLED|REQUIRED|POLICY|ALGORITHM|FORMAT|VERSION|PREFIX|SUFFIX|' +
-    'COLUMN|INDEX|SIZE|TOKENS|EXPIRY|EXPIRES|ARN)$'
-);
-// Values that stand for a secret rather than being one.
-const PLACEHOLDER = new RegExp(
-  [
-    '^[$%]|^\\{.*\\}$|^<.*>$|\\*\\*\\*|(\\.\\.\\.|…)$|^[*xX.…•_-]+$', // $VAR, %(x)s, {key}, <token>, ***, sk-..., xxxx
-    '^[a-z_-]*(key|token|secret|pass|passwd|password|pwd)[a-z_-]*$|your[_-]?(api[_-]?)?(key|token|secret|password)',
-    '^(~|\\.{1,2})?[/\\\\]|^[A-Za-z]:[\\\\/]', // paths
-    '^(str|bytes|int|float|bool|string|number|boolean|SecretStr|Any|object|None|null|nil|undefined|true|false)$',
-    '^(yes|no|on|off|required|optional|changeme|example|placeholder|redacted)$'
-  ].join('|'),
-  'i'
-);
-
-/** How secret a variable / key / parameter name sounds (camelCase, dots and dashes read as `_`). */
-function nameStrength(name: string, inUrl = false): Strength {
-  const upper = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[.-]/g, '_').toUpperCase();
-  if (NOT_SECRET_NAME.test(upper)) {
-    return null;
-  }
-  if (STRONG_NAME.test(upper)) {
-    return 'strong';
-  }
-  return WEAK_NAME.test(upper) || (inUrl && URL_WEAK_NAME.test(upper)) ? 'weak' : null;
-}
-
-/** 12+ key characters with 2+ digits and 2+ letters, or 24+ letters a quarter of them capitals (not CamelCase). */
-function keyLike(value: string): boolean {
-  if (/^[A-Za-z]{24,}$/.test(value)) {
-    const capitals = value.replace(/[a-z]/g, '').length / value.length;
-    return capitals >= 0.25 && capitals <= 0.75;
-  }
-  return /^[A-Za-z0-9+/=_.~-]{12,}$/.test(value) && /\d.*\d/.test(value) && /[A-Za-z].*[A-Za-z]/.test(value);
-}
-
-/** Whether a literal assigned to a name of that strength is a secret (not a placeholder, nor a token already). */
-function secretValue(value: string, strength: Strength): boolean {
-  if (!strength || !value.trim() || value.includes(REDACTED.slice(0, -1)) || PLACEHOLDER.test(value)) {
-    return false;
-  }
-  return !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(value) && (strength === 'strong' || keyLike(value));
-}
-
-const assignment = (secret: string, groups: Groups): boolean => secretValue(secret, nameStrength(groups.name ?? ''));
 
 /** A global regex whose `secret` group (or whole match) ends each match; `hints` skip it cheaply; `accept` checks. */
 interface IRule {
@@ -128,11 +77,8 @@ function rule(kind: ScrubKind, source: string, { flags = '', ...more }: RuleOpti
 
 // Token characters; "not inside a token" on either side (an escaped `\n` before a token counts as a break).
 const T = 'A-Za-z0-9_-';
-const ESCAPE = '\\\\[nrt]';
 const NOT_AFTER = `(?:(?<![${T}])|(?<=${ESCAPE}))`;
 const NOT_BEFORE = `(?![${T}])`;
-const QUOTE = `(?:\\\\?['"])`;
-const NAME = '(?<name>[A-Za-z_][A-Za-z0-9_.-]{0,127})';
 
 /** Has a 16+ character `[A-Za-z0-9_]` run with both letters and digits (random key bodies do; words do not). */
 const randomRun = (body: string): boolean =>
@@ -186,28 +132,13 @@ const RULES: IRule[] = [
   rule('url_secret', `[?&](?<name>[A-Za-z0-9_.-]{1,64})=(?<secret>[^?&\\s#'"<>\\\\]{1,1024})`, {
     hints: ['='],
     accept: (secret, groups) => secretValue(secret, nameStrength(groups.name ?? '', true))
-  }),
-  // `NAME = 'literal'`, `'name': "literal"`, `os.environ["NAME"] = '…'`, also with JSON-escaped quotes.
-  rule(
-    'env_secret',
-    `(?:(?<![A-Za-z0-9_.$])|(?<=${ESCAPE}))${QUOTE}?${NAME}${QUOTE}?\\]?[ \\t]*(?:=>|:=?|=(?!=))[ \\t]*` +
-      `\\\\?(?<q>['"])(?<secret>(?:[^'"\\\\\\n]|\\\\[^'"\\n]){0,4096})\\\\?\\k<q>`,
-    { accept: assignment }
-  ),
-  // `NAME=value` as `env`, `export` and `.env` print it: upper-case name, no spaces.
-  rule(
-    'env_secret',
-    `(?<=^|[\\s;(,{\\[|&'"\`]|${ESCAPE})(?<name>[A-Z][A-Z0-9_]*)=` +
-      `(?<secret>[^\\s'"\`,;(){}\\[\\]<>|&]{1,4096})(?=$|[\\s,;)}\\]'"|&])`,
-    { hints: ['='], accept: assignment }
-  ),
-  // `name: value` / `name=value` alone on a line (yaml, .env), any case.
-  rule(
-    'env_secret',
-    `^[ \\t]*(?:-[ \\t]+|export[ \\t]+)?${NAME}(?:=|[ \\t]*:[ \\t]+)(?<secret>[^\\s'"\`,;(){}\\[\\]<>|&#]{1,4096})[ \\t]*(?=$|#)`,
-    { flags: 'm', accept: assignment }
-  )
+  })
 ];
+
+/** The `env_secret` assignment forms (envSecrets.ts), after the patterns and the environment's own values. */
+const ASSIGNMENT_RULES = ASSIGNMENT_FORMS.map(({ source, ...more }) =>
+  rule('env_secret', source, { ...more, accept: secretAssignment })
+);
 
 /** The matches of one rule, sorted. A rejected match is looked into again from its value (`"code": "KEY='…'"`). */
 function runRule(text: string, { kind, re, hints, accept, replacement }: IRule): Finding[] {
@@ -271,12 +202,6 @@ function defaultHomeDirs(): string[] {
   return [env.HOME, env.USERPROFILE].filter((dir): dir is string => !!dir);
 }
 
-/** Values (8+ characters) of the secret-named variables of an environment. */
-function envSecrets(env: Record<string, string | undefined>): string[] {
-  const named = Object.entries(env).filter(([name, value]) => value && value.length >= 8 && secretValue(value, nameStrength(name)));
-  return named.map(([, value]) => value as string);
-}
-
 /** A regex matching any of `texts`, the longest first; null when there are none. */
 function anyOf(texts: Iterable<string>): string | null {
   const sorted = [...new Set(texts)].filter(text => text.length > 0).sort((a, b) => b.length - a.length);
@@ -288,14 +213,13 @@ class Scrubber {
   constructor(options: IScrubOptions) {
     const known = anyOf(options.secrets ?? []);
     this._known = known === null ? null : rule('known_secret', known);
-    // Environment values go after the provider rules (a better kind) and before the `env_secret` patterns.
+    // Environment values go after the provider rules (a better kind) and before the `env_secret` assignment forms.
     const fromEnv = anyOf(envSecrets(options.env ?? processEnv()));
-    const firstEnvRule = RULES.findIndex(current => current.kind === 'env_secret');
     const env = fromEnv === null ? [] : [rule('env_secret', fromEnv)];
     const dirs = (options.homeDirs ?? defaultHomeDirs()).map(dir => dir.replace(/[\\/]+$/, '')).filter(dir => dir.length >= 3);
     const homes = anyOf(dirs.flatMap(dir => [dir, dir.replace(/\\/g, '\\\\')]));
     const given = homes === null ? [] : [home(`${HOME_BEFORE}(?:${homes})${HOME_AFTER}`)];
-    this._rules = [...RULES.slice(0, firstEnvRule), ...env, ...RULES.slice(firstEnvRule), ...given, ...HOME_RULES];
+    this._rules = [...RULES, ...env, ...ASSIGNMENT_RULES, ...given, ...HOME_RULES];
   }
 
   /** Every finding in `text`, sorted and non-overlapping. */

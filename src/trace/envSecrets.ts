@@ -1,0 +1,117 @@
+/**
+ * Environment-variable secrets for `scrub.ts`: how secret a variable / key / parameter name sounds, whether a
+ * value assigned to it is a real secret, and the `env_secret` assignment forms. Names are read upper-cased
+ * (camelCase, dots and dashes as `_`). *PASSWORD*, *SECRET*, *CREDENTIAL*, *_API_KEY, *_PASS names are strong: any
+ * literal goes. *_KEY, *_TOKEN, *_AUTH* are weak: only key-like values (12+ characters with 2+ digits and
+ * letters) go, so `'pad_token': '<|endoftext|>'`, `'sort_key': 'name'` and `from_key = 'int64'` stay. Names
+ * ending _FILE, _PATH, _URL, _ID, _NAME… and placeholder values (`$VAR`, `{x}`, `<key>`, `***`, `your-api-key`,
+ * `hf_...`, paths, env-var names, type names) are left alone. The forms: `NAME=value` (upper-case name, no
+ * spaces, as `env`, `export` and `.env` print it), `name: value` / `name=value` alone on a line (yaml, .env), and
+ * `name = 'literal'`, `'name': 'literal'`, `"name": "literal"` (code, dict, JSON); only literals count
+ * (`task_key = compute()`, `api_key: str` stay). `envSecrets` gives the values (8+ characters) of the
+ * secret-named variables of an environment (`OPENAI_API_KEY`…), removed wherever they appear.
+ */
+import { REDACTED } from './redact';
+
+/** How secret a name sounds: `strong` names make any literal a secret, `weak` ones only key-like values. */
+export type Strength = 'strong' | 'weak' | null;
+
+// Secret-sounding names (upper-cased, camelCase / dots / dashes read as `_`); see the header for strong vs weak.
+const STRONG_NAME = new RegExp(
+  'PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|(^|_)SECRETS?(_|$)|' +
+    '(^|_)(API_?KEY|ACCESS_KEY|PRIVATE_KEY|AUTH_KEY|PASS|(AUTH|ACCESS|API|REFRESH|BEARER|SESSION)_TOKEN)$'
+);
+const WEAK_NAME = /._KEY$|(^|_)TOKEN$|(^|_)AUTH(ORIZATION)?(_|$)/;
+const URL_WEAK_NAME = /^(KEY|SIG|SIGNATURE|CODE)$|_SIGNATURE$/;
+const NOT_SECRET_NAME = new RegExp(
+  '_(IDS?|NAMES?|USER|USERNAME|FILE|PATH|DIR|URL|URI|HOST|PORT|TYPE|MODE|FIELDS?|LENGTH|LEN|MIN|MAX|COUNT|LIMIT|' +
+    'TIMEOUT|TTL|ENV|VAR|HEADER|PARAM|PROMPT|HINT|ENABLED|REQUIRED|POLICY|ALGORITHM|FORMAT|VERSION|PREFIX|SUFFIX|' +
+    'COLUMN|INDEX|SIZE|TOKENS|EXPIRY|EXPIRES|ARN)$'
+);
+/** Values that stand for a secret rather than being one. */
+export const PLACEHOLDER = new RegExp(
+  [
+    '^[$%]|^\\{.*\\}$|^<.*>$|\\*\\*\\*|(\\.\\.\\.|…)$|^[*xX.…•_-]+$', // $VAR, %(x)s, {key}, <token>, ***, sk-..., xxxx
+    '^[a-z_-]*(key|token|secret|pass|passwd|password|pwd)[a-z_-]*$|your[_-]?(api[_-]?)?(key|token|secret|password)',
+    '^(~|\\.{1,2})?[/\\\\]|^[A-Za-z]:[\\\\/]', // paths
+    '^(str|bytes|int|float|bool|string|number|boolean|SecretStr|Any|object|None|null|nil|undefined|true|false)$',
+    '^(yes|no|on|off|required|optional|changeme|example|placeholder|redacted)$'
+  ].join('|'),
+  'i'
+);
+
+/** How secret a variable / key / parameter name sounds (camelCase, dots and dashes read as `_`). */
+export function nameStrength(name: string, inUrl = false): Strength {
+  const upper = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[.-]/g, '_').toUpperCase();
+  if (NOT_SECRET_NAME.test(upper)) {
+    return null;
+  }
+  if (STRONG_NAME.test(upper)) {
+    return 'strong';
+  }
+  return WEAK_NAME.test(upper) || (inUrl && URL_WEAK_NAME.test(upper)) ? 'weak' : null;
+}
+
+/** 12+ key characters with 2+ digits and 2+ letters, or 24+ letters a quarter of them capitals (not CamelCase). */
+export function keyLike(value: string): boolean {
+  if (/^[A-Za-z]{24,}$/.test(value)) {
+    const capitals = value.replace(/[a-z]/g, '').length / value.length;
+    return capitals >= 0.25 && capitals <= 0.75;
+  }
+  return /^[A-Za-z0-9+/=_.~-]{12,}$/.test(value) && /\d.*\d/.test(value) && /[A-Za-z].*[A-Za-z]/.test(value);
+}
+
+/** Whether a literal assigned to a name of that strength is a secret (not a placeholder, nor a token already). */
+export function secretValue(value: string, strength: Strength): boolean {
+  if (!strength || !value.trim() || value.includes(REDACTED.slice(0, -1)) || PLACEHOLDER.test(value)) {
+    return false;
+  }
+  return !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(value) && (strength === 'strong' || keyLike(value));
+}
+
+/** Whether an assignment form's `secret` group is a secret for its `name` group. */
+export const secretAssignment = (secret: string, groups: Record<string, string | undefined>): boolean =>
+  secretValue(secret, nameStrength(groups.name ?? ''));
+
+/** Values (8+ characters) of the secret-named variables of an environment. */
+export function envSecrets(env: Record<string, string | undefined>): string[] {
+  const named = Object.entries(env).filter(([name, value]) => value && value.length >= 8 && secretValue(value, nameStrength(name)));
+  return named.map(([, value]) => value as string);
+}
+
+/** An escaped `\n`, `\r` or `\t` (JSON text): before a token it counts as a break. Shared with scrub.ts. */
+export const ESCAPE = '\\\\[nrt]';
+/** A quote, possibly JSON-escaped. Shared with scrub.ts. */
+export const QUOTE = `(?:\\\\?['"])`;
+const NAME = '(?<name>[A-Za-z_][A-Za-z0-9_.-]{0,127})';
+
+/** One assignment form: a regex source with `name` and `secret` groups, its extra flags and cheap hints. */
+export interface IAssignmentForm {
+  source: string;
+  flags?: string;
+  hints?: string[];
+}
+
+/** The `env_secret` assignment forms, in precedence order; each match is checked by `secretAssignment`. */
+export const ASSIGNMENT_FORMS: IAssignmentForm[] = [
+  // `NAME = 'literal'`, `'name': "literal"`, `os.environ["NAME"] = '…'`, also with JSON-escaped quotes.
+  {
+    source:
+      `(?:(?<![A-Za-z0-9_.$])|(?<=${ESCAPE}))${QUOTE}?${NAME}${QUOTE}?\\]?[ \\t]*(?:=>|:=?|=(?!=))[ \\t]*` +
+      `\\\\?(?<q>['"])(?<secret>(?:[^'"\\\\\\n]|\\\\[^'"\\n]){0,4096})\\\\?\\k<q>`
+  },
+  // `NAME=value` as `env`, `export` and `.env` print it: upper-case name, no spaces.
+  {
+    source:
+      `(?<=^|[\\s;(,{\\[|&'"\`]|${ESCAPE})(?<name>[A-Z][A-Z0-9_]*)=` +
+      `(?<secret>[^\\s'"\`,;(){}\\[\\]<>|&]{1,4096})(?=$|[\\s,;)}\\]'"|&])`,
+    hints: ['=']
+  },
+  // `name: value` / `name=value` alone on a line (yaml, .env), any case.
+  {
+    source:
+      `^[ \\t]*(?:-[ \\t]+|export[ \\t]+)?${NAME}(?:=|[ \\t]*:[ \\t]+)` +
+      `(?<secret>[^\\s'"\`,;(){}\\[\\]<>|&#]{1,4096})[ \\t]*(?=$|#)`,
+    flags: 'm'
+  }
+];
