@@ -1,7 +1,8 @@
 /**
  * The benchmark suite's entry (bundled and run by bench/run.sh): runs each module in order, prints a table and
  * writes bench/results.json. Options: --only a,b (module names: kernel_rtt,
- * agent_step, step_growth, shaping, run_memory) --runs N --warmups N --memory-steps N --out FILE.
+ * agent_step, step_growth, shaping, export, harvest, verify, run_memory) --runs N --warmups N --memory-steps N
+ * --out FILE.
  *
  * The latency baseline (raw ZMQ, jupyter_client) is sampled in blocks interleaved with the measurements of each
  * module (`ctx.rawZmq`); `raw_zmq_rtt_ms` is the median of all those samples and every `*_ratio` a module declares
@@ -15,28 +16,37 @@ import { parseArgs } from 'util';
 
 import { agentStep } from './agentStep';
 import { IBenchContext, IBenchModule, IBenchServer, IRow, ratio, ROOT, startBenchServer, stats } from './common';
+import { exportBench } from './export';
+import { harvestBench } from './harvest';
 import { kernelRtt } from './kernelRtt';
 import { describeMachine } from './machine';
 import { RawZmqSampler } from './rawZmq';
 import { runMemory } from './runMemory';
 import { shaping } from './shaping';
 import { stepGrowth } from './stepGrowth';
+import { verifyBench } from './verify';
 
-const MODULES: IBenchModule[] = [kernelRtt, agentStep, stepGrowth, shaping, runMemory];
+const MODULES: IBenchModule[] = [
+  kernelRtt,
+  agentStep,
+  stepGrowth,
+  shaping,
+  exportBench,
+  harvestBench,
+  verifyBench,
+  runMemory
+];
 
-/** Keys of the issue that no module produces yet: written as null with this note. */
-const PENDING: Record<string, string> = {
-  export_1000_steps_ms: 'pending: export/verify not built yet',
-  harvest_records_per_s: 'pending: export/verify not built yet',
-  verify_ratio_vs_nbclient: 'pending: export/verify not built yet'
-};
+/** Keys of the issue that no module produces yet: written as null with this note (none left). */
+const PENDING: Record<string, string> = {};
 
 /** Goals from the issue, checked against the keys. */
 const GOALS: { key: string; text: string; met: (v: number) => boolean }[] = [
   { key: 'agent_step_ratio', text: '<= 1.2x best raw path', met: v => v <= 1.2 },
   { key: 'shape_50mb_ms', text: '< 50 ms', met: v => v < 50 },
   { key: 'shape_50mb_model_tokens', text: '<= 2k tokens', met: v => v <= 2000 },
-  { key: 'export_1000_steps_ms', text: '< 200 ms', met: v => v < 200 },
+  { key: 'export_1000_steps_ms', text: '< 200 ms, read as the total over every format', met: v => v < 200 },
+  { key: 'export_1000_steps_max_format_ms', text: '< 200 ms, read per format (the slowest)', met: v => v < 200 },
   { key: 'verify_ratio_vs_nbclient', text: '<= 1.1x nbclient', met: v => v <= 1.1 }
 ];
 

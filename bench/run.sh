@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The benchmark suite, from the repository root after `bash scripts/setup` (or scripts/lab / scripts/test):
 #
-#   bash bench/run.sh [--only kernel_rtt,agent_step,shaping,run_memory] [--runs 200] [--warmups 20] [--memory-steps 1000]
+#   bash bench/run.sh [--only kernel_rtt,agent_step,step_growth,shaping,export,harvest,verify,run_memory] [--runs 200]
+#                     [--warmups 20] [--memory-steps 1000] [--out FILE]
 #
 # Builds the CLI bundle (jlpm build:cli), bundles bench/*.ts with esbuild into .tmp/bench/, runs it: a table on
-# stdout, progress on stderr, bench/results.json written. ~2-3 minutes on 2 cores. See bench/README.md.
+# stdout, progress on stderr, bench/results.json written. ~3.5 minutes on 2 cores. See bench/README.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
