@@ -71,7 +71,7 @@ def make_sample(
         }
         steps.append({"type": "assistant", "text": "", "actions": [action], "time": TIME})
         execution: dict[str, Any] = {
-            "type": "execution", "call_id": call_id, "cell_id": cell_id, "executor": "ipykernel",
+            "type": "execution", "call_id": call_id, "cell_id": cell_id, "code": source, "executor": "ipykernel",
             "execution_count": result.get("execution_count"), "status": "error" if errors else "ok",
             "started_at": TIME, "duration_ms": 1.0, "outputs": outputs, "truncated": False, "model_text": "",
         }

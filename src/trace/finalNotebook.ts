@@ -29,10 +29,7 @@ export function pinnedInstall(code: string, step: IExecutionStep): string {
   return `${magic} install -q ${resolved.map(p => `${p.name}==${p.version}`).join(' ')}`;
 }
 
-/**
- * Build the final notebook from the steps; `session` (the notebook as the session left it) gives the notebook
- * metadata (kernelspec, language) and the source of a cell whose execution step predates `code`.
- */
+/** Build the final notebook from the steps; `session` (the notebook as the session left it) gives its metadata. */
 export function buildFinalNotebook(steps: readonly IStep[], session: nbformat.INotebookContent | null): nbformat.INotebookContent {
   const lastOk = new Map<string, number>();
   steps.forEach((step, index) => {
@@ -40,14 +37,11 @@ export function buildFinalNotebook(steps: readonly IStep[], session: nbformat.IN
       lastOk.set(step.cell_id, index);
     }
   });
-  const sessionSource = new Map(
-    (session?.cells ?? []).map(cell => [cell.id as string, Array.isArray(cell.source) ? cell.source.join('') : cell.source])
-  );
   const cells = [...lastOk.values()]
     .sort((a, b) => a - b)
     .map((index): nbformat.ICodeCell => {
       const step = steps[index] as IExecutionStep;
-      const code = step.code ?? sessionSource.get(step.cell_id) ?? '';
+      const code = step.code;
       const kind = actionKindOf(code);
       const source = kind === 'pip' ? pinnedInstall(code, step) : code;
       const aiev: IKeptCellProvenance = { call_id: step.call_id, kind, step: index };

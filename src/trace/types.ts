@@ -74,8 +74,8 @@ export interface IExecutionStep {
   type: 'execution';
   call_id: string;
   cell_id: string;
-  /** The source that ran (always written by the agent and by harvest; optional only for older fixtures). */
-  code?: string;
+  /** The source that ran. */
+  code: string;
   executor: 'ipykernel';
   execution_count: number | null;
   status: ExecutionStatus;

@@ -74,6 +74,7 @@ function recordSession(dir: string): { recorder: SessionRecorder; sample: ISampl
   recorder.execution({
     call_id: 'call_1',
     cell_id: 'c1',
+    code: 'print(1)',
     executor: 'ipykernel',
     execution_count: 1,
     status: 'error',
@@ -101,6 +102,7 @@ function recordSession(dir: string): { recorder: SessionRecorder; sample: ISampl
   recorder.execution({
     call_id: 'call_2',
     cell_id: 'c2',
+    code: 'print(1)',
     executor: 'ipykernel',
     execution_count: 2,
     status: 'ok',
@@ -124,6 +126,7 @@ function recordSession(dir: string): { recorder: SessionRecorder; sample: ISampl
   recorder.execution({
     call_id: 'call_3',
     cell_id: 'c1',
+    code: 'print(1)',
     executor: 'ipykernel',
     execution_count: 3,
     status: 'ok',
@@ -198,6 +201,7 @@ function run(cellId: string, status: IExecutionStep['status']): IStep {
     type: 'execution',
     call_id: `call_${cellId}`,
     cell_id: cellId,
+    code: 'print(1)',
     executor: 'ipykernel',
     execution_count: null,
     status,

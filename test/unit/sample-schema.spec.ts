@@ -30,6 +30,7 @@ function baseSample(): ISample {
   recorder.execution({
     call_id: 'call_1',
     cell_id: 'c1',
+    code: 'print(1)',
     executor: 'ipykernel',
     execution_count: 1,
     status: 'error',

@@ -101,6 +101,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   recorder.execution({
     call_id: 'call_1',
     cell_id: 'c1',
+    code: 'print(1)',
     executor: 'ipykernel',
     execution_count: 1,
     status: 'ok',
@@ -138,6 +139,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   recorder.execution({
     call_id: 'call_2',
     cell_id: 'c2',
+    code: 'print(1)',
     executor: 'ipykernel',
     execution_count: 2,
     status: 'ok',
@@ -156,6 +158,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   recorder.execution({
     call_id: 'call_3',
     cell_id: 'c3',
+    code: 'print(1)',
     executor: 'ipykernel',
     execution_count: 3,
     status: 'error',
@@ -197,6 +200,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   recorder.execution({
     call_id: 'call_4',
     cell_id: 'c4',
+    code: 'print(1)',
     executor: 'ipykernel',
     execution_count: 4,
     status: 'ok',
