@@ -4,8 +4,9 @@
  * The raw outputs stay whole in the record; this is only the model-facing view.
  *
  * Performance: the cost is bounded by the head and tail windows plus fast scans (`indexOf`) of the middle,
- * so 50 MB of plain stream output shapes in a few tens of milliseconds. Only the part of the text that is
- * shown is cleaned; the middle is merely counted.
+ * so 50 MB of plain or terminal stream output shapes in a few tens of milliseconds at most. Only the part of
+ * the text that is shown is cleaned; the middle is merely counted (cleaned to count it exactly only while its
+ * text with control characters stays within `APPROX_DIRTY_CHARS`, which bounds that cost to a few ms).
  */
 import type * as nbformat from '@jupyterlab/nbformat';
 
@@ -60,8 +61,11 @@ export interface IShapedOutput {
  * Over budget, the first ~40% and last ~60% are kept (snapped to line starts) around one line
  * `[... 1,234,567 characters (45,678 lines) cut from the middle of the output ...]`: exactly the cleaned
  * characters cut and the line breaks cut (plus one when the cut reaches the end). Counting cut text that
- * holds ANSI codes or backspaces means cleaning it; past 8 MiB of such text the rest is counted raw
- * (carriage returns still applied) and the marker reads `about 1,234,567 characters`.
+ * holds ANSI codes, carriage returns or backspaces means cleaning it, so when more than `APPROX_DIRTY_CHARS`
+ * (1 MiB) of such raw text lies wholly inside the cut, it is counted raw instead: its raw characters (an upper
+ * bound of the cleaned ones) and its line breaks (exact: cleaning never removes one), and the marker reads
+ * `about 1,234,567 characters`. The same wording covers a second bound: past 8 MiB of such text cleaned in
+ * all (huge lines at the ends), the rest is counted raw. The head and tail shown are exact either way.
  */
 export function shapeOutputs(outputs: readonly nbformat.IOutput[], options: IShapeOptions = {}): IShapedOutput {
   const budget = Math.max(0, Math.floor(options.budgetChars ?? DEFAULT_MODEL_BUDGET_CHARS));
@@ -88,6 +92,8 @@ interface IPart {
 const RASTER_MIMES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
 const SPAN_CHARS = 64 * 1024;
 const EXACT_DIRTY_CHARS = 8 * 1024 * 1024;
+/** Past this many raw characters of dirty text (ESC, CR or BS) wholly inside the cut, the cut is counted raw. */
+export const APPROX_DIRTY_CHARS = 1024 * 1024;
 const ERROR_SHARE = 0.6;
 
 function renderOutput(
@@ -276,22 +282,30 @@ function windowDocument(parts: IPart[], budget: number): { head: string; middle:
       break;
     }
   }
+  // Over APPROX_DIRTY_CHARS of raw text with control characters in the middle: count it raw, not cleaned.
+  let dirtyChars = 0;
+  for (let i = first; i < last; i++) {
+    dirtyChars += isDirty(spans[i].part) ? spans[i].end - spans[i].start : 0;
+  }
+  const raw = dirtyChars > APPROX_DIRTY_CHARS;
   for (let i = first; i < last; ) {
     const span = spans[i];
-    if (isDirty(span.part)) {
+    const dirty = isDirty(span.part);
+    if (dirty && !raw) {
       const cleaned = cleanSpan(span, allowance, 0);
       addGap(middle, 'text' in cleaned ? textGap(cleaned.text) : sumSplit(cleaned));
       i++;
       continue;
     }
-    // Consecutive plain spans of one part: one count over the whole range.
+    // Consecutive spans of one part: one raw count over the whole range (exact for plain text; for dirty
+    // text the characters are an upper bound, the line breaks still exact: cleaning never removes one).
     let j = i;
     while (j + 1 < last && spans[j + 1].part === span.part) {
       j++;
     }
     const extra = closing(spans[j]).length;
     const lines = countNewlines(span.part.text, span.start, spans[j].end) + extra;
-    addGap(middle, { chars: spans[j].end - span.start + extra, lines, exact: true });
+    addGap(middle, { chars: spans[j].end - span.start + extra, lines, exact: !dirty });
     i = j + 1;
   }
   return { head: headTexts.join(''), middle, tail: tailTexts.join('') };

@@ -37,20 +37,49 @@ export function collapseCarriageReturns(text: string): string {
   return pieces.join('');
 }
 
-/** Applies backspaces: each `\b` deletes the character before it on the same line. */
+/** Applies backspaces: each `\b` deletes the character (code point) before it on the same line. */
 export function applyBackspaces(text: string): string {
-  if (text.indexOf('\b') === -1) {
+  let bs = text.indexOf('\b');
+  if (bs === -1) {
     return text;
   }
-  const kept: string[] = [];
-  for (const char of text) {
-    if (char !== '\b') {
-      kept.push(char);
-    } else if (kept.length && kept[kept.length - 1] !== '\n') {
-      kept.pop();
-    }
+  // Only lines holding a backspace are rebuilt; the rest is copied in slices.
+  const pieces: string[] = [];
+  let copied = 0;
+  while (bs !== -1) {
+    const lineStart = text.lastIndexOf('\n', bs) + 1;
+    let lineEnd = text.indexOf('\n', bs);
+    lineEnd = lineEnd === -1 ? text.length : lineEnd;
+    pieces.push(text.slice(copied, lineStart), backspaceLine(text.slice(lineStart, lineEnd)));
+    copied = lineEnd;
+    bs = text.indexOf('\b', lineEnd);
   }
-  return kept.join('');
+  pieces.push(text.slice(copied));
+  return pieces.join('');
+}
+
+/**
+ * One line (no `\n`) with its backspaces applied. Short lines without surrogates: string slices. Long lines (a
+ * slice per backspace would be quadratic) and lines with surrogates (deletion is per code point): a stack.
+ */
+function backspaceLine(line: string): string {
+  if (line.length > 1024 || /[\ud800-\udfff]/.test(line)) {
+    const kept: string[] = [];
+    for (const char of line) {
+      if (char !== '\b') {
+        kept.push(char);
+      } else {
+        kept.pop();
+      }
+    }
+    return kept.join('');
+  }
+  const parts = line.split('\b');
+  let out = parts[0];
+  for (let i = 1; i < parts.length; i++) {
+    out = out.slice(0, -1) + parts[i];
+  }
+  return out;
 }
 
 /** Terminal output as a person would read it: carriage returns applied, ANSI stripped, backspaces applied. */

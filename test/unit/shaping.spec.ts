@@ -1,6 +1,6 @@
 import type * as nbformat from '@jupyterlab/nbformat';
 
-import { DEFAULT_MODEL_BUDGET_CHARS, shapeOutputs } from '../../src/agent/shaping';
+import { APPROX_DIRTY_CHARS, DEFAULT_MODEL_BUDGET_CHARS, shapeOutputs } from '../../src/agent/shaping';
 import {
   applyBackspaces,
   cleanTerminalText,
@@ -299,6 +299,80 @@ describe('shapeOutputs: budget', () => {
     expect(toNumber(match[3])).toBe(400_000 - shownLines);
     expect(toNumber(match[2])).toBeGreaterThan(400_000 * 12 - 2000);
     expect(shaped.text).not.toContain('\u001b');
+  });
+
+  describe('a cut holding over APPROX_DIRTY_CHARS of terminal text', () => {
+    /** Coloured lines, `\r` progress redraws, CRLF and backspaces, numbered so head and tail are distinct. */
+    const terminal = (size: number) => {
+      const lines: string[] = [];
+      let length = 0;
+      for (let i = 0; length < size; i++) {
+        const line = [
+          `\u001b[3${i % 8}mstep ${i}\u001b[0m loss=${(1 / (i + 1)).toFixed(5)}\r\n`,
+          `\r${i % 100}%|###\u001b[K\r${(i + 1) % 100}%|####\u001b[K\n`,
+          `spin|\b/\b-\b ${i} done\n`,
+          `plain ${i} é😀\n`
+        ][i % 4];
+        lines.push(line);
+        length += line.length;
+      }
+      return lines.join('');
+    };
+
+    /** The marker's figures, the shown head and tail, and the full cleaned text they come from. */
+    function shapeAndCompare(outputs: nbformat.IOutput[], full: string, budgetChars: number) {
+      const shaped = shapeOutputs(outputs, { budgetChars });
+      const match = shaped.text.match(MARKER)!;
+      const head = shaped.text.slice(0, match.index);
+      const tail = shaped.text.slice(match.index! + match[0].length + 1);
+      expect(full.startsWith(head)).toBe(true);
+      expect(full.endsWith(tail)).toBe(true);
+      const cut = full.slice(head.length, full.length - tail.length);
+      expect(toNumber(match[3])).toBe(cut.split('\n').length - 1);
+      expect(shaped.omittedChars).toBe(toNumber(match[2]));
+      expect(shaped.text.length).toBeLessThanOrEqual(budgetChars);
+      return { about: match[1] === 'about ', chars: toNumber(match[2]), cut, head, tail };
+    }
+
+    it('counts it raw and says "about", with the head and tail still exact', () => {
+      const raw = terminal(3 * APPROX_DIRTY_CHARS);
+      const full = cleanTerminalText(raw).replace(/\n+$/, '');
+      for (const budget of [300, 2000, DEFAULT_MODEL_BUDGET_CHARS]) {
+        const { about, chars, cut, head, tail } = shapeAndCompare([stdout(raw)], full, budget);
+        expect(about).toBe(true);
+        // Cleaned characters at least; at most the raw ones that are not shown.
+        expect(chars).toBeGreaterThanOrEqual(cut.length);
+        expect(chars).toBeLessThanOrEqual(raw.length - head.length - tail.length);
+        expect(chars).toBeGreaterThan(cut.length); // the raw count really is used (the text shrinks when cleaned)
+      }
+    });
+
+    it('counts exactly while the terminal text in the cut stays under the threshold', () => {
+      // Head and tail each take a 64 KiB span: the cut holds a little under APPROX_DIRTY_CHARS.
+      const raw = terminal(APPROX_DIRTY_CHARS);
+      const full = cleanTerminalText(raw).replace(/\n+$/, '');
+      const { about, chars, cut } = shapeAndCompare([stdout(raw)], full, 2000);
+      expect(about).toBe(false);
+      expect(chars).toBe(cut.length);
+    });
+
+    it('counts plain text exactly however large, beside a little terminal text', () => {
+      const plain = numbered(300_000); // 3 MB
+      const dirty = terminal(200_000);
+      const outputs = [stdout(plain), stdout(dirty), stdout(plain)];
+      const full = [plain, cleanTerminalText(dirty), plain].join('').replace(/\n+$/, '');
+      const { about, chars, cut } = shapeAndCompare(outputs, full, 2000);
+      expect(about).toBe(false);
+      expect(chars).toBe(cut.length);
+    });
+
+    it('sums terminal text over many outputs against the threshold', () => {
+      const chunks = Array.from({ length: 40 }, () => terminal(APPROX_DIRTY_CHARS / 16));
+      const full = chunks.map(cleanTerminalText).join('').replace(/\n+$/, '');
+      const { about, chars, cut } = shapeAndCompare(chunks.map(stdout), full, 2000);
+      expect(about).toBe(true);
+      expect(chars).toBeGreaterThan(cut.length);
+    });
   });
 
   it('bounds a long traceback but keeps both ends of it', () => {
