@@ -1,4 +1,5 @@
-import { readFileSync, renameSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
+import { basename, join } from 'path';
 
 import { EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
 import { scrubSample } from '../trace/scrub';
@@ -6,19 +7,41 @@ import type { ISample } from '../trace/types';
 import { validateSample } from '../trace/validate';
 import { parseOptions, UsageError } from './connect';
 
-export const EXPORT_USAGE = `Usage: aiev export FILE.json --format FORMAT [--out FILE] [--no-redact]
+export const EXPORT_USAGE = `Usage: aiev export FILE.json --format FORMAT[,FORMAT…|all] [--out FILE | --out-dir DIR] [--no-redact]
 
-Projects one record to a training format: ${EXPORT_FORMATS.join(', ')}. JSONL formats give one
+Projects one record to training formats: ${EXPORT_FORMATS.join(', ')}. JSONL formats give one
 line, ipynb the final notebook. Secrets (provider keys, tokens, JWTs, private keys, secret-looking environment
-values, the home path) are scrubbed unless --no-redact. Without --out the result goes to stdout.`;
+values, the home path) are scrubbed unless --no-redact. Without --out the result goes to stdout. Several formats
+(a comma-separated list, or all) are scrubbed once and written to --out-dir DIR, one file each:
+DIR/<record>.<format>.jsonl, DIR/<record>.ipynb for ipynb (<record>: the file name without .json / .aiev.json).`;
+
+/** The formats `--format` names: one, a comma-separated list or `all` (each once, in the order given). */
+function parseFormats(value: unknown): ExportFormat[] {
+  const names = typeof value === 'string' ? value.split(',').map(name => name.trim()) : [];
+  const formats = names.flatMap(name => (name === 'all' ? [...EXPORT_FORMATS] : [name as ExportFormat]));
+  if (!formats.length || formats.some(format => !EXPORT_FORMATS.includes(format))) {
+    throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')} (or a comma-separated list of them, or all)`);
+  }
+  return [...new Set(formats)];
+}
+
+/** Where `--out-dir` puts one format of the record read from `recordPath`. */
+export function exportFileName(recordPath: string, format: ExportFormat): string {
+  const stem = basename(recordPath).replace(/(\.aiev)?\.json$/, '');
+  return isJsonlFormat(format) ? `${stem}.${format}.jsonl` : `${stem}.${format}`;
+}
 
 /** `aiev export`: returns the exit status. */
 export async function exportCommand(argv: string[], log: (line: string) => void): Promise<number> {
-  const parsed = parseOptions(argv, { format: { type: 'string' }, out: { type: 'string' }, 'no-redact': { type: 'boolean' } }, true);
-  const { values, positionals } = parsed;
-  const format = values.format as ExportFormat;
-  if (!EXPORT_FORMATS.includes(format)) {
-    throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const options = { format: { type: 'string' }, out: { type: 'string' }, 'out-dir': { type: 'string' }, 'no-redact': { type: 'boolean' } } as const;
+  const { values, positionals } = parseOptions(argv, options, true);
+  const formats = parseFormats(values.format);
+  const outDir = values['out-dir'];
+  if (values.out !== undefined && outDir !== undefined) {
+    throw new UsageError('give --out FILE or --out-dir DIR, not both');
+  }
+  if (formats.length > 1 && outDir === undefined) {
+    throw new UsageError('several formats are written to --out-dir DIR (one file each), not to --out or stdout');
   }
   if (positionals.length !== 1) {
     throw new UsageError('give exactly one record file');
@@ -33,16 +56,23 @@ export async function exportCommand(argv: string[], log: (line: string) => void)
   if (!check.valid) {
     throw new UsageError(`${positionals[0]} is not a valid record: ${check.errors[0]}`);
   }
+  // Scrubbed once, whatever the number of formats.
   const clean = values['no-redact'] ? sample : scrubSample(sample);
-  const text = projectSample(clean, format) + (isJsonlFormat(format) ? '\n' : '');
-  if (values.out) {
-    const temp = `${values.out}.partial`;
-    writeFileSync(temp, text);
-    renameSync(temp, values.out);
-    const scrubbed = clean.redactions.length - sample.redactions.length;
-    log(`aiev export: ${format} → ${values.out}${values['no-redact'] ? ' (not redacted)' : ` (${scrubbed} secrets scrubbed)`}`);
-  } else {
-    process.stdout.write(text);
+  const scrubbed = clean.redactions.length - sample.redactions.length;
+  if (outDir !== undefined) {
+    mkdirSync(outDir, { recursive: true });
+  }
+  for (const format of formats) {
+    const text = projectSample(clean, format) + (isJsonlFormat(format) ? '\n' : '');
+    const out = outDir !== undefined ? join(outDir, exportFileName(positionals[0], format)) : values.out;
+    if (out) {
+      const temp = `${out}.partial`;
+      writeFileSync(temp, text);
+      renameSync(temp, out);
+      log(`aiev export: ${format} → ${out}${values['no-redact'] ? ' (not redacted)' : ` (${scrubbed} secrets scrubbed)`}`);
+    } else {
+      process.stdout.write(text);
+    }
   }
   return 0;
 }

@@ -3,6 +3,7 @@
  * occurrence of each secret (API keys, server tokens) replaced by `[REDACTED]`, in strings and object keys
  * alike, and reports where it found them as locations such as `steps[3].outputs[0].text`, which end up in
  * `ISample.redactions`. Used by the recorder before anything reaches the event log or the written record.
+ * `JsonCopier` copies a JSON value in one pass with its strings and keys rewritten (for the export scrubber).
  * `privateKeySpans` finds private-key blocks in a text (for the export scrubber, `scrub.ts`).
  */
 import type { ISample } from './types';
@@ -58,6 +59,96 @@ export function redactSecrets<T>(value: T, secrets: readonly string[], base = ''
   };
   const copy = JSON.parse(JSON.stringify(value ?? null));
   return { value: (needles.length ? walk(copy, base) : copy) as T, locations };
+}
+
+/** What `JSON.stringify` leaves out of an object (and writes as `null` in an array). */
+export const omitted = (value: unknown): boolean =>
+  value === undefined || typeof value === 'function' || typeof value === 'symbol';
+
+/** `JSON.parse(JSON.stringify(value))`. */
+export const plainCopy = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
+/** Sets a property as `JSON.parse` does (an own `__proto__` too). */
+function define(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    object[key] = value;
+  }
+}
+
+/**
+ * Copies a JSON value in one pass, as `JSON.parse(JSON.stringify(value))` would, with every string rewritten by
+ * `text`, every array of 2+ strings by `lines` (into a new array), every key by `key`; the values of `kept` keys
+ * are copied as they are. `where()` is the location of the node being copied (built only when asked for).
+ */
+export abstract class JsonCopier {
+  /** The copy of `node`, found at `base`. */
+  copy(node: unknown, base: string): unknown {
+    this._base = base;
+    this._path.length = 0;
+    return this._copy(node);
+  }
+
+  protected abstract text(text: string): string;
+  protected abstract lines(lines: string[]): string[];
+  protected abstract key(key: string): string;
+  protected abstract kept(key: string, object: Record<string, unknown>): boolean;
+
+  /** The location of the node being copied, as `locate` builds it. */
+  protected where(): string {
+    let where = this._base;
+    for (const key of this._path) {
+      where = locate(where, key);
+    }
+    return where;
+  }
+
+  private _copy(node: unknown): unknown {
+    if (typeof node === 'string') {
+      return this.text(node);
+    }
+    if (node === null || typeof node !== 'object') {
+      return typeof node === 'number' ? (Number.isFinite(node) ? node + 0 : null) : typeof node === 'boolean' ? node : plainCopy(node);
+    }
+    const boxed = node instanceof String || node instanceof Number || node instanceof Boolean;
+    if (boxed || typeof (node as { toJSON?: unknown }).toJSON === 'function') {
+      return this._copy(plainCopy(node));
+    }
+    const path = this._path;
+    if (Array.isArray(node)) {
+      if (node.length > 1 && node.every(item => typeof item === 'string')) {
+        return this.lines(node as string[]);
+      }
+      const out = new Array<unknown>(node.length);
+      for (let index = 0; index < node.length; index++) {
+        path.push(index);
+        out[index] = omitted(node[index]) ? null : this._copy(node[index]);
+        path.pop();
+      }
+      return out;
+    }
+    const object = node as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(object)) {
+      const value = object[key];
+      if (omitted(value)) {
+        continue;
+      }
+      if (this.kept(key, object)) {
+        define(out, key, typeof value === 'string' ? value : plainCopy(value));
+        continue;
+      }
+      const clean = this.key(key);
+      path.push(clean);
+      define(out, clean, this._copy(value));
+      path.pop();
+    }
+    return out;
+  }
+
+  private _base = '';
+  private readonly _path: (string | number)[] = [];
 }
 
 // Private-key blocks (PEM, OpenSSH, PGP): `-----BEGIN … PRIVATE KEY-----` … `-----END … -----`.

@@ -22,9 +22,10 @@ import {
   PLACEHOLDER,
   QUOTE,
   secretAssignment,
+  SECRET_NAME_WORDS,
   secretValue
 } from './envSecrets';
-import { locate, privateKeySpans, REDACTED, Redaction } from './redact';
+import { JsonCopier, locate, omitted, plainCopy, privateKeySpans, REDACTED, Redaction } from './redact';
 import type { ISample } from './types';
 
 /** What to scrub besides the built-in rules. */
@@ -59,11 +60,16 @@ export function redactionToken(kind: string): string {
 type Finding = { start: number; end: number; kind: ScrubKind; replacement: string };
 type Groups = Record<string, string | undefined>;
 
-/** A global regex whose `secret` group (or whole match) ends each match; `hints` skip it cheaply; `accept` checks. */
+/**
+ * A global regex whose `secret` group (or whole match) ends each match; `accept` checks. Pre-filters skip it
+ * cheaply: a text that can hold an accepted match contains one of `hints`, and its lower-case form one of
+ * `lowerHints` (lower-case words).
+ */
 interface IRule {
   kind: ScrubKind;
   re: RegExp;
   hints?: string[];
+  lowerHints?: string[];
   accept?: (secret: string, groups: Groups) => boolean;
   /** What replaces a match: `redactionToken(kind)` unless given. */
   replacement?: string;
@@ -96,7 +102,7 @@ const RULES: IRule[] = [
     accept: secret => /\d/.test(secret) || (/[a-z]/.test(secret) && /[A-Z]/.test(secret))
   }),
   rule('github_token', `${NOT_AFTER}(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})${NOT_BEFORE}`, {
-    hints: ['gh', 'github_pat_']
+    hints: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_']
   }),
   rule('aws_access_key_id', `(?:(?<![A-Za-z0-9])|(?<=${ESCAPE}))(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])`, {
     hints: ['AKIA', 'ASIA', 'ABIA', 'ACCA']
@@ -104,7 +110,7 @@ const RULES: IRule[] = [
   rule(
     'aws_secret_access_key',
     `aws_?secret_?(?:access_?)?key${QUOTE}?\\]?\\s*(?:=>|[:=])\\s*${QUOTE}?(?<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
-    { flags: 'i' }
+    { flags: 'i', lowerHints: ['secret'] }
   ),
   rule('slack_webhook', 'https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/(?<secret>[A-Za-z0-9_/+-]{16,})', {
     hints: ['hooks.slack.com']
@@ -117,12 +123,13 @@ const RULES: IRule[] = [
   rule('jwt', `${NOT_AFTER}eyJ[${T}]{8,}\\.[${T}]{8,}\\.[${T}]*(?:\\.[${T}]+){0,2}${NOT_BEFORE}`, { hints: ['eyJ'] }),
   rule('auth_header', '\\bBearer\\s+(?<secret>[A-Za-z0-9._~+/-]{16,}=*)(?![A-Za-z0-9._~+/=-])', {
     flags: 'i',
+    lowerHints: ['bearer'],
     accept: keyLike
   }),
   rule(
     'auth_header',
     `\\bAuthorization${QUOTE}?\\s*[:=]\\s*${QUOTE}?(?:Basic|Token|Digest)\\s+(?<secret>[A-Za-z0-9._~+/-]{6,}=*)(?![A-Za-z0-9._~+/=-])`,
-    { flags: 'i', accept: secret => !PLACEHOLDER.test(secret) }
+    { flags: 'i', lowerHints: ['authorization'], accept: secret => !PLACEHOLDER.test(secret) }
   ),
   rule(
     'url_credentials',
@@ -131,19 +138,29 @@ const RULES: IRule[] = [
   ),
   rule('url_secret', `[?&](?<name>[A-Za-z0-9_.-]{1,64})=(?<secret>[^?&\\s#'"<>\\\\]{1,1024})`, {
     hints: ['='],
+    lowerHints: [...SECRET_NAME_WORDS, 'sig', 'code'], // what a secret-sounding name, or a URL one, contains
     accept: (secret, groups) => secretValue(secret, nameStrength(groups.name ?? '', true))
   })
 ];
 
-/** The `env_secret` assignment forms (envSecrets.ts), after the patterns and the environment's own values. */
+/**
+ * The `env_secret` assignment forms (envSecrets.ts), after the patterns and the environment's own values. Only a
+ * secret-sounding name gets a match accepted, so a text without any of its words is skipped.
+ */
 const ASSIGNMENT_RULES = ASSIGNMENT_FORMS.map(({ source, ...more }) =>
-  rule('env_secret', source, { ...more, accept: secretAssignment })
+  rule('env_secret', source, { ...more, lowerHints: SECRET_NAME_WORDS, accept: secretAssignment })
 );
 
-/** The matches of one rule, sorted. A rejected match is looked into again from its value (`"code": "KEY='…'"`). */
-function runRule(text: string, { kind, re, hints, accept, replacement }: IRule): Finding[] {
-  if (hints && !hints.some(hint => text.includes(hint))) {
-    return [];
+const NONE: Finding[] = [];
+const includesAny = (text: string, hints: string[]): boolean => hints.some(hint => text.includes(hint));
+
+/**
+ * The matches of one rule, sorted. A rejected match is looked into again from its value (`"code": "KEY='…'"`).
+ * `lower` gives the text in lower case (computed once per text, for `lowerHints`).
+ */
+function runRule(text: string, { kind, re, hints, lowerHints, accept, replacement }: IRule, lower: () => string): Finding[] {
+  if ((hints && !includesAny(text, hints)) || (lowerHints && !includesAny(lower(), lowerHints))) {
+    return NONE;
   }
   const found: Finding[] = [];
   re.lastIndex = 0;
@@ -186,12 +203,16 @@ const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g
 // A home folder starts a path: after a non-path character, an ANSI colour code or `file://`.
 const HOME_BEFORE = `(?<=^|[^A-Za-z0-9_.~/\\\\-]|\\x1b\\[[0-9;]*m|file://|${ESCAPE})`;
 const HOME_AFTER = '(?![A-Za-z0-9_-]|\\.[A-Za-z0-9_])';
-const home = (source: string, flags = ''): IRule => rule('home_path', source, { flags, replacement: '~' });
+const home = (source: string, hints: string[]): IRule => rule('home_path', source, { hints, replacement: '~' });
+const ROOT_HOME = home(`${HOME_BEFORE}/root${HOME_AFTER}`, ['/root']);
 const HOME_RULES = [
-  home(`${HOME_BEFORE}(?:/home/|/Users/(?!(?:Shared|Public|Guest)${HOME_AFTER}))[A-Za-z0-9_-]+(?:\\.[A-Za-z0-9_-]+)*${HOME_AFTER}`),
-  home(`${HOME_BEFORE}/root${HOME_AFTER}`),
+  home(`${HOME_BEFORE}(?:/home/|/Users/(?!(?:Shared|Public|Guest)${HOME_AFTER}))[A-Za-z0-9_-]+(?:\\.[A-Za-z0-9_-]+)*${HOME_AFTER}`, [
+    '/home/',
+    '/Users/'
+  ]),
+  ROOT_HOME,
   // C:\Users\name, C:\\Users\\name (escaped), C:/Users/name
-  home('(?<![A-Za-z0-9])[A-Za-z]:(\\\\\\\\|\\\\|/)Users\\1(?!(?:Public|Default|All Users|Default User)(?:\\\\|/|$))[^\\\\/:*?"<>|\\s]+')
+  home('(?<![A-Za-z0-9])[A-Za-z]:(\\\\\\\\|\\\\|/)Users\\1(?!(?:Public|Default|All Users|Default User)(?:\\\\|/|$))[^\\\\/:*?"<>|\\s]+', ['Users'])
 ];
 
 const processEnv = (): Record<string, string | undefined> => (typeof process === 'undefined' ? {} : process.env);
@@ -202,39 +223,51 @@ function defaultHomeDirs(): string[] {
   return [env.HOME, env.USERPROFILE].filter((dir): dir is string => !!dir);
 }
 
-/** A regex matching any of `texts`, the longest first; null when there are none. */
-function anyOf(texts: Iterable<string>): string | null {
-  const sorted = [...new Set(texts)].filter(text => text.length > 0).sort((a, b) => b.length - a.length);
-  return sorted.length ? sorted.map(escapeRegex).join('|') : null;
+/** The distinct non-empty `texts`, the longest first (for a regex matching any of them). */
+const literals = (texts: Iterable<string>): string[] =>
+  [...new Set(texts)].filter(text => text.length > 0).sort((a, b) => b.length - a.length);
+
+/** A rule matching any of `texts` (literals, the longest first), with them as its hints; null when there are none. */
+function anyOf(texts: string[], make: (source: string, hints: string[]) => IRule): IRule | null {
+  return texts.length ? make(texts.map(escapeRegex).join('|'), texts) : null;
 }
+
+const PRIVATE_KEY_TOKEN = redactionToken('private_key');
 
 /** The rules for some options: literal secrets first, then private keys, the patterns, the home folders. */
 class Scrubber {
   constructor(options: IScrubOptions) {
-    const known = anyOf(options.secrets ?? []);
-    this._known = known === null ? null : rule('known_secret', known);
+    this._known = anyOf(literals(options.secrets ?? []), (source, hints) => rule('known_secret', source, { hints }));
     // Environment values go after the provider rules (a better kind) and before the `env_secret` assignment forms.
-    const fromEnv = anyOf(envSecrets(options.env ?? processEnv()));
-    const env = fromEnv === null ? [] : [rule('env_secret', fromEnv)];
+    const fromEnv = anyOf(literals(envSecrets(options.env ?? processEnv())), (source, hints) => rule('env_secret', source, { hints }));
     const dirs = (options.homeDirs ?? defaultHomeDirs()).map(dir => dir.replace(/[\\/]+$/, '')).filter(dir => dir.length >= 3);
-    const homes = anyOf(dirs.flatMap(dir => [dir, dir.replace(/\\/g, '\\\\')]));
-    const given = homes === null ? [] : [home(`${HOME_BEFORE}(?:${homes})${HOME_AFTER}`)];
-    this._rules = [...RULES, ...env, ...ASSIGNMENT_RULES, ...given, ...HOME_RULES];
+    const homes = literals(dirs.flatMap(dir => [dir, dir.replace(/\\/g, '\\\\')]));
+    const given = anyOf(homes, (source, hints) => home(`${HOME_BEFORE}(?:${source})${HOME_AFTER}`, hints));
+    // With the home folder `/root` alone, `given` is the built-in `/root` rule: the second run would find nothing new.
+    const builtIn = homes.length === 1 && homes[0] === '/root' ? HOME_RULES.filter(r => r !== ROOT_HOME) : HOME_RULES;
+    this._rules = [...RULES, ...(fromEnv ? [fromEnv] : []), ...ASSIGNMENT_RULES, ...(given ? [given] : []), ...builtIn];
   }
 
-  /** Every finding in `text`, sorted and non-overlapping. */
+  /** Every finding in `text`, sorted and non-overlapping (remembered: records repeat their texts). */
   find(text: string): Finding[] {
-    const replacement = redactionToken('private_key');
-    const keys = privateKeySpans(text).map(([start, end]): Finding => ({ start, end, kind: 'private_key', replacement }));
-    let accepted = admit(this._known ? runRule(text, this._known) : [], keys);
-    for (const current of this._rules) {
-      accepted = admit(accepted, runRule(text, current));
+    let accepted = this._found.get(text);
+    if (accepted) {
+      return accepted;
     }
+    let lowerCase: string | undefined;
+    const lower = (): string => (lowerCase ??= text.toLowerCase());
+    const keys = privateKeySpans(text).map(([start, end]): Finding => ({ start, end, kind: 'private_key', replacement: PRIVATE_KEY_TOKEN }));
+    accepted = admit(this._known ? runRule(text, this._known, lower) : NONE, keys);
+    for (const current of this._rules) {
+      accepted = admit(accepted, runRule(text, current, lower));
+    }
+    this._found.set(text, accepted);
     return accepted;
   }
 
   private readonly _known: IRule | null;
   private readonly _rules: IRule[];
+  private readonly _found = new Map<string, Finding[]>();
 }
 
 /**
@@ -280,63 +313,55 @@ function isImagePart(node: Record<string, unknown>): boolean {
   return imageType || (typeof mime === 'string' && SKIPPED_MIME.test(mime));
 }
 
-/** Walks a JSON copy in place, scrubbing strings and keys and noting each (kind, location) once. */
-class Walker {
+/** Copies a JSON value in one pass (`JsonCopier`), scrubbing strings and keys and noting each (kind, location) once. */
+class Walker extends JsonCopier {
   constructor(
     private readonly _scrubber: Scrubber,
     readonly redactions: Redaction[]
   ) {
+    super();
     for (const entry of redactions) {
       this._seen.add(`${entry.kind}\u0000${entry.location}`);
     }
   }
 
-  walk(node: unknown, where: string): unknown {
-    if (typeof node === 'string') {
-      return DATA_URL.test(node) ? node : this._lines([node], () => where)[0];
+  protected kept(key: string, object: Record<string, unknown>): boolean {
+    return SKIPPED_MIME.test(key) || ((key === 'data' || key === 'image_url') && isImagePart(object));
+  }
+
+  protected key(key: string): string {
+    const clean = this._cleanKeys.has(key) ? key : this._text(key, true);
+    if (clean === key) {
+      this._cleanKeys.add(key);
     }
-    if (Array.isArray(node)) {
-      if (node.length > 1 && node.every(item => typeof item === 'string')) {
-        return this._lines(node as string[], index => locate(where, index));
-      }
-      return node.map((item, index) => this.walk(item, locate(where, index)));
+    return clean;
+  }
+
+  protected text(text: string): string {
+    return DATA_URL.test(text) ? text : this._text(text, false);
+  }
+
+  /** One text scrubbed whole; its redactions are noted where it is (a key: at its clean self, with ` (key)`). */
+  private _text(text: string, isKey: boolean): string {
+    const findings = this._scrubber.find(text);
+    if (!findings.length) {
+      return text;
     }
-    if (node === null || typeof node !== 'object') {
-      return node;
-    }
-    const object = node as Record<string, unknown>;
-    const image = isImagePart(object);
-    let renamed = false;
-    const entries = Object.entries(object).map(([key, value]): [string, unknown] => {
-      if (SKIPPED_MIME.test(key) || (image && (key === 'data' || key === 'image_url'))) {
-        return [key, value];
-      }
-      const cleanKey = this._cleanKeys.has(key) ? key : this._lines([key], (_, clean) => `${locate(where, clean)} (key)`)[0];
-      if (cleanKey === key) {
-        this._cleanKeys.add(key);
-      }
-      renamed ||= cleanKey !== key;
-      return [cleanKey, this.walk(value, locate(where, cleanKey))];
-    });
-    if (renamed) {
-      return Object.fromEntries(entries);
-    }
-    for (const [key, value] of entries) {
-      object[key] = value;
-    }
-    return object;
+    const kinds: string[] = [];
+    const clean = rangeApplier(text, findings)(0, text.length, kind => kinds.push(kind));
+    this._note(kinds, isKey ? `${locate(this.where(), clean)} (key)` : this.where());
+    return clean;
   }
 
   /**
    * Scrubs strings that belong together (the lines of an nbformat multiline string, traceback frames) as one
-   * text joined by `\n`, so a private key split over lines is found whole; each line keeps its place and is
-   * noted at `locationOf(index, cleanLine)`.
+   * text joined by `\n`, so a private key split over lines is found whole; each line keeps its place.
    */
-  private _lines(lines: string[], locationOf: (index: number, clean: string) => string): string[] {
+  protected lines(lines: string[]): string[] {
     const joined = lines.join('\n');
     const findings = this._scrubber.find(joined);
     if (!findings.length) {
-      return lines;
+      return lines.slice();
     }
     const apply = rangeApplier(joined, findings);
     let offset = 0;
@@ -345,15 +370,21 @@ class Walker {
       offset += line.length + 1;
       const kinds: string[] = [];
       const clean = apply(start, start + line.length, kind => kinds.push(kind));
-      for (const kind of kinds) {
-        const location = locationOf(index, clean) || '(root)';
-        if (!this._seen.has(`${kind}\u0000${location}`)) {
-          this._seen.add(`${kind}\u0000${location}`);
-          this.redactions.push({ kind, location });
-        }
+      if (kinds.length) {
+        this._note(kinds, locate(this.where(), index));
       }
       return clean;
     });
+  }
+
+  private _note(kinds: string[], where: string): void {
+    const location = where || '(root)';
+    for (const kind of kinds) {
+      if (!this._seen.has(`${kind}\u0000${location}`)) {
+        this._seen.add(`${kind}\u0000${location}`);
+        this.redactions.push({ kind, location });
+      }
+    }
   }
 
   private readonly _seen = new Set<string>();
@@ -364,16 +395,22 @@ class Walker {
 /** The same for any JSON value (used for plain notebooks): returns the scrubbed copy and the redactions. */
 export function scrubValue<T>(value: T, options: IScrubOptions = {}, base = ''): { value: T; redactions: Redaction[] } {
   const walker = new Walker(new Scrubber(options), []);
-  const copy = JSON.parse(JSON.stringify(value ?? null));
-  return { value: walker.walk(copy, base) as T, redactions: walker.redactions };
+  return { value: walker.copy(value ?? null, base) as T, redactions: walker.redactions };
 }
 
 /** A copy of `sample` with every detected secret replaced and one `redactions` entry per place. Idempotent. */
 export function scrubSample(sample: ISample, options: IScrubOptions = {}): ISample {
-  const copy: Record<string, unknown> = JSON.parse(JSON.stringify(sample));
-  const walker = new Walker(new Scrubber(options), (copy.redactions ??= []) as Redaction[]);
-  for (const key of Object.keys(copy).filter(name => name !== 'redactions')) {
-    copy[key] = walker.walk(copy[key], key);
+  const source = sample as unknown as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  const redactions: Redaction[] = omitted(source.redactions) || source.redactions === null ? [] : (plainCopy(source.redactions) as Redaction[]);
+  const walker = new Walker(new Scrubber(options), redactions);
+  for (const key of Object.keys(source)) {
+    if (key === 'redactions') {
+      omitted(source[key]) || Object.assign(copy, { redactions });
+    } else if (!omitted(source[key])) {
+      Object.defineProperty(copy, key, { value: walker.copy(source[key], key), enumerable: true, writable: true, configurable: true });
+    }
   }
+  copy.redactions = redactions;
   return copy as unknown as ISample;
 }
