@@ -75,7 +75,7 @@ function recordSession(dir: string): { recorder: SessionRecorder; sample: ISampl
   recorder.execution({
     call_id: 'call_1',
     cell_id: 'c1',
-    code: 'print(1)',
+    code: LOAD,
     executor: 'ipykernel',
     execution_count: 1,
     status: 'error',
@@ -103,7 +103,7 @@ function recordSession(dir: string): { recorder: SessionRecorder; sample: ISampl
   recorder.execution({
     call_id: 'call_2',
     cell_id: 'c2',
-    code: 'print(1)',
+    code: '%pip install seaborn',
     executor: 'ipykernel',
     execution_count: 2,
     status: 'ok',
@@ -127,7 +127,7 @@ function recordSession(dir: string): { recorder: SessionRecorder; sample: ISampl
   recorder.execution({
     call_id: 'call_3',
     cell_id: 'c1',
-    code: 'print(1)',
+    code: LOAD,
     executor: 'ipykernel',
     execution_count: 3,
     status: 'ok',
@@ -202,7 +202,7 @@ function run(cellId: string, status: IExecutionStep['status']): IStep {
     type: 'execution',
     call_id: `call_${cellId}`,
     cell_id: cellId,
-    code: 'print(1)',
+    code: `# cell ${cellId}`,
     executor: 'ipykernel',
     execution_count: null,
     status,

@@ -30,7 +30,7 @@ function baseSample(): ISample {
   recorder.execution({
     call_id: 'call_1',
     cell_id: 'c1',
-    code: 'print(1)',
+    code: '1/0',
     executor: 'ipykernel',
     execution_count: 1,
     status: 'error',

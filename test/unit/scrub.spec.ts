@@ -101,7 +101,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   recorder.execution({
     call_id: 'call_1',
     cell_id: 'c1',
-    code: 'print(1)',
+    code: code1,
     executor: 'ipykernel',
     execution_count: 1,
     status: 'ok',
@@ -119,6 +119,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
     truncated: false,
     model_text: `status: ok\n${dotEnv.join('')}${environ}\n[image/png omitted]`
   });
+  at('steps[2].code', 'huggingface_token', 'openai_key', 'home_path');
   kindsOfDotEnv.forEach((kind, index) => at(`steps[2].outputs[0].text[${index + 1}]`, kind));
   at('steps[2].outputs[1].data["text/plain"]', ...environKinds);
   at('steps[2].model_text', ...new Set([...kindsOfDotEnv, ...environKinds]));
@@ -139,7 +140,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   recorder.execution({
     call_id: 'call_2',
     cell_id: 'c2',
-    code: 'print(1)',
+    code: "import json\nprint(json.dumps(json.load(open('config.json')), indent=2))",
     executor: 'ipykernel',
     execution_count: 2,
     status: 'ok',
@@ -158,7 +159,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   recorder.execution({
     call_id: 'call_3',
     cell_id: 'c3',
-    code: 'print(1)',
+    code: 'r = requests.get(url, headers=HEADERS)\nr.raise_for_status()',
     executor: 'ipykernel',
     execution_count: 3,
     status: 'error',
@@ -200,7 +201,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   recorder.execution({
     call_id: 'call_4',
     cell_id: 'c4',
-    code: 'print(1)',
+    code: '!cat ~/.ssh/id_rsa',
     executor: 'ipykernel',
     execution_count: 4,
     status: 'ok',
