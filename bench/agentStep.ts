@@ -15,6 +15,7 @@
  * its share of the runs), so the notebooks hold 1 to ~55 cells and noise falls on every variant alike.
  */
 import { Agent } from '../src/agent/agent';
+import { runSource } from '../src/agent/source';
 import { TOOL_DEFINITIONS } from '../src/agent/tools';
 import { ChatClient } from '../src/llm/client';
 import { HeadlessNotebookDriver } from '../src/notebook/headless';
@@ -70,16 +71,7 @@ async function runSession(
   const model = await startModelProcess(executeScript(total), ctx.tmp, session);
   const recorder = new SessionRecorder({
     logPath: `${ctx.tmp}/${session}.events.jsonl`,
-    source: {
-      app: 'jupyterlab-aiev/bench',
-      app_version: '0',
-      model: 'scripted',
-      provider_host: new URL(model.baseUrl).host,
-      tool_mode: 'native',
-      stream: true,
-      sampling: {},
-      system_prompt_id: 'native-v1'
-    },
+    source: runSource({ app: 'jupyterlab-aiev/bench', appVersion: '0', model: 'scripted', baseUrl: model.baseUrl, toolMode: 'native', stream: true }),
     task: { prompt: 'benchmark', attachments: [], tags: ['bench'] },
     tools: TOOL_DEFINITIONS,
     secrets: [],

@@ -25,6 +25,7 @@ import { createHash } from 'crypto';
 import type * as nbformat from '@jupyterlab/nbformat';
 
 import { Agent } from '../src/agent/agent';
+import { runSource } from '../src/agent/source';
 import { captureEnvironment, finishEnvironment } from '../src/agent/environment';
 import { executionText } from '../src/agent/results';
 import { shapeOutputs } from '../src/agent/shaping';
@@ -166,16 +167,7 @@ async function runRealSession(ctx: IBenchContext, v: number): Promise<ISample> {
   const server = await ctx.server(true);
   const model = await startScriptedModel(sessionScript(v));
   const recorder = new SessionRecorder({
-    source: {
-      app: 'jupyterlab-aiev/bench',
-      app_version: '0',
-      model: 'scripted',
-      provider_host: new URL(model.baseUrl).host,
-      tool_mode: 'native',
-      stream: true,
-      sampling: {},
-      system_prompt_id: 'native-v1'
-    },
+    source: runSource({ app: 'jupyterlab-aiev/bench', appVersion: '0', model: 'scripted', baseUrl: model.baseUrl, toolMode: 'native', stream: true }),
     task: { prompt: TASK_PROMPT, attachments: [], tags: ['bench', 'data-analysis'] },
     tools: TOOL_DEFINITIONS,
     secrets: ['bench-model-key'],

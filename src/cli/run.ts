@@ -1,7 +1,8 @@
 import { basename, resolve } from 'path';
 
 import { version } from '../../package.json';
-import { Agent, systemPromptIdFor } from '../agent/agent';
+import { Agent } from '../agent/agent';
+import { runSource } from '../agent/source';
 import { captureEnvironment, finishEnvironment } from '../agent/environment';
 import { TOOL_DEFINITIONS } from '../agent/tools';
 import { ChatClient } from '../llm/client';
@@ -123,15 +124,6 @@ function positive(text: string | undefined, fallback: number, flag: string): num
   return value;
 }
 
-/** Host and port of the model endpoint, never its path or credentials. */
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'invalid-url';
-  }
-}
-
 /** `aiev run`: the agent on a headless notebook; writes the record whatever happens. Returns the exit status. */
 export async function runCommand(argv: string[], log: (line: string) => void = line => process.stderr.write(`${line}\n`)): Promise<number> {
   const config = parseRunArgs(argv);
@@ -149,16 +141,14 @@ export async function runCommand(argv: string[], log: (line: string) => void = l
   let driver: HeadlessNotebookDriver | undefined;
   const recorder = new SessionRecorder({
     logPath: config.out.replace(/\.json$/, '') + '.events.jsonl',
-    source: {
+    source: runSource({
       app: 'jupyterlab-aiev/cli',
-      app_version: version,
+      appVersion: version,
       model: config.model,
-      provider_host: hostOf(config.baseUrl),
-      tool_mode: config.toolMode,
-      stream: config.stream,
-      sampling: {},
-      system_prompt_id: systemPromptIdFor(config.toolMode)
-    },
+      baseUrl: config.baseUrl,
+      toolMode: config.toolMode,
+      stream: config.stream
+    }),
     task: { prompt: config.prompt, attachments: [], tags: [] },
     tools: config.toolMode === 'native' ? TOOL_DEFINITIONS : [],
     secrets: [config.apiKey, config.token].filter(s => s.length >= 8),

@@ -3,6 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 
 import { Agent } from '../../src/agent/agent';
+import { runSource } from '../../src/agent/source';
 import { TOOL_DEFINITIONS } from '../../src/agent/tools';
 import { ChatClient } from '../../src/llm/client';
 import { HeadlessNotebookDriver } from '../../src/notebook/headless';
@@ -49,16 +50,14 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
   const toolMode = options.toolMode ?? 'native';
   const recorder = new SessionRecorder({
     logPath: join(dir, 'events.jsonl'),
-    source: {
+    source: runSource({
       app: 'jupyterlab-aiev/test',
-      app_version: '0',
+      appVersion: '0',
       model: 'scripted',
-      provider_host: new URL(model.baseUrl).host,
-      tool_mode: toolMode,
-      stream: options.stream ?? true,
-      sampling: {},
-      system_prompt_id: toolMode === 'native' ? 'native-v1' : 'fenced-v1'
-    },
+      baseUrl: model.baseUrl,
+      toolMode,
+      stream: options.stream ?? true
+    }),
     task: { prompt: options.prompt ?? 'test task', attachments: [], tags: ['test'] },
     tools: toolMode === 'native' ? TOOL_DEFINITIONS : [],
     secrets: [],

@@ -3,6 +3,7 @@ import type { KernelMessage } from '@jupyterlab/services';
 
 import { utf8Length } from '../../src/notebook/cappedText';
 import { DEFAULT_OUTPUT_CAP_BYTES, OutputCollector, errorSummary } from '../../src/notebook/outputCollector';
+import { ZERO_DIVISION_TRACEBACK } from '../fixtures/tracebacks';
 
 let sequence = 0;
 
@@ -46,15 +47,6 @@ function textOf(output: nbformat.IOutput): string {
   const text = (output as nbformat.IStream).text;
   return typeof text === 'string' ? text : text.join('');
 }
-
-/** The IPython 9.18 / ipykernel 7.4 traceback of `f(0)` with `def f(x): return 1 / x`, captured verbatim. */
-const ZERO_DIVISION_TRACEBACK = [
-  '\u001b[31m---------------------------------------------------------------------------\u001b[39m',
-  '\u001b[31mZeroDivisionError\u001b[39m                         Traceback (most recent call last)',
-  '\u001b[36mCell\u001b[39m\u001b[36m \u001b[39m\u001b[32mIn[1]\u001b[39m\u001b[32m, line 3\u001b[39m\n\u001b[32m      1\u001b[39m \u001b[38;5;28;01mdef\u001b[39;00m f(x):\n\u001b[32m      2\u001b[39m     \u001b[38;5;28;01mreturn\u001b[39;00m \u001b[32m1\u001b[39m / x\n\u001b[32m----> \u001b[39m\u001b[32m3\u001b[39m f(\u001b[32m0\u001b[39m)\n',
-  '\u001b[36mCell\u001b[39m\u001b[36m \u001b[39m\u001b[32mIn[1]\u001b[39m\u001b[32m, line 2\u001b[39m, in \u001b[36mf\u001b[39m\u001b[34m(x)\u001b[39m\n\u001b[32m      1\u001b[39m \u001b[38;5;28;01mdef\u001b[39;00m f(x):\n\u001b[32m----> \u001b[39m\u001b[32m2\u001b[39m     \u001b[38;5;28;01mreturn\u001b[39;00m \u001b[32m1\u001b[39m / x\n',
-  '\u001b[31mZeroDivisionError\u001b[39m: division by zero'
-];
 
 describe('OutputCollector: what JupyterLab would store', () => {
   it('merges consecutive same-name streams and separates interleaved ones', () => {

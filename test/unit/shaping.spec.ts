@@ -9,6 +9,7 @@ import {
   htmlToText,
   stripAnsi
 } from '../../src/agent/terminalText';
+import { ZERO_DIVISION_TRACEBACK } from '../fixtures/tracebacks';
 
 const stdout = (text: string): nbformat.IStream => ({ output_type: 'stream', name: 'stdout', text });
 const stderr = (text: string): nbformat.IStream => ({ output_type: 'stream', name: 'stderr', text });
@@ -17,15 +18,6 @@ const bundle = (data: nbformat.IMimeBundle): nbformat.IDisplayData => ({
   data,
   metadata: {}
 });
-
-/** The IPython 9.18 / ipykernel 7.4 traceback of `f(0)` with `def f(x): return 1 / x`, captured verbatim. */
-const ZERO_DIVISION_TRACEBACK = [
-  '\u001b[31m---------------------------------------------------------------------------\u001b[39m',
-  '\u001b[31mZeroDivisionError\u001b[39m                         Traceback (most recent call last)',
-  '\u001b[36mCell\u001b[39m\u001b[36m \u001b[39m\u001b[32mIn[1]\u001b[39m\u001b[32m, line 3\u001b[39m\n\u001b[32m      1\u001b[39m \u001b[38;5;28;01mdef\u001b[39;00m f(x):\n\u001b[32m      2\u001b[39m     \u001b[38;5;28;01mreturn\u001b[39;00m \u001b[32m1\u001b[39m / x\n\u001b[32m----> \u001b[39m\u001b[32m3\u001b[39m f(\u001b[32m0\u001b[39m)\n',
-  '\u001b[36mCell\u001b[39m\u001b[36m \u001b[39m\u001b[32mIn[1]\u001b[39m\u001b[32m, line 2\u001b[39m, in \u001b[36mf\u001b[39m\u001b[34m(x)\u001b[39m\n\u001b[32m      1\u001b[39m \u001b[38;5;28;01mdef\u001b[39;00m f(x):\n\u001b[32m----> \u001b[39m\u001b[32m2\u001b[39m     \u001b[38;5;28;01mreturn\u001b[39;00m \u001b[32m1\u001b[39m / x\n',
-  '\u001b[31mZeroDivisionError\u001b[39m: division by zero'
-];
 
 const ZERO_DIVISION_TEXT = [
   '---------------------------------------------------------------------------',
