@@ -1,19 +1,31 @@
-"""``python -m python_kernel_bridge verify FILE.json``: replay a sample and print its verdict.
+"""``python -m python_kernel_bridge verify FILE.json [FILE.json ...]``: replay samples and print their verdicts.
 
-Exit status: 0 verified; 1 diverged, failed or unverified; 2 unreadable input (missing file, not JSON, not a
-sample) or a replay kernel that could not start (one line on stderr, no traceback).
+Several files are verified in this one process (one kernel per file, ``--jobs`` at a time, on one asyncio loop:
+the replay is nbclient's async API, as in the server's ``/aiev/verify`` route), so Python's start-up and imports
+are paid once. One file prints ``verdict: …`` and its problem lines; several prefix each summary with the file's
+path, in the order the files finish. ``--jsonl`` prints instead one JSON object per file as soon as it finishes:
+``{"file": PATH, "verdict": "verified"|"diverged"|"failed"|"unverified"|null, "error": null|"one line"}``;
+``error`` is set when the file could not be read, its kernel could not start (``verdict`` null then) or, with
+``--write``, its block could not be written. A bad file never stops the others.
+
+Exit status: 0 every file verified; 2 any file unreadable (missing, not JSON, not a sample), whose replay kernel
+could not start or whose block could not be written (one line on stderr each, no traceback), or on which the
+verifier itself raised (its traceback on stderr); else 1 (diverged, failed or unverified).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import stat
 import sys
 import tempfile
+import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 from . import __version__
 
@@ -87,45 +99,132 @@ def _read(path: str) -> dict[str, Any]:
     return check_sample(data)
 
 
-def _verify(args: argparse.Namespace) -> int:
+@dataclass
+class Outcome:
+    """What verifying one file gave: its block (None when it could not be replayed) and/or a one-line error."""
+
+    file: str
+    block: dict[str, Any] | None = None
+    error: str | None = None
+    #: Whether ``error`` already names the file (reading and writing errors do, a kernel start error does not).
+    error_names_file: bool = True
+
+    @property
+    def status(self) -> int:
+        """This file's exit status: 2 error, 0 verified, else 1."""
+        if self.error is not None:
+            return 2
+        assert self.block is not None
+        return 0 if self.block["verdict"] == "verified" else 1
+
+
+async def verify_file(path: str, *, timeout: float, kernel: str | None, write: bool) -> Outcome:
+    """Read, replay and (``write``) update one file; every failure comes back as the outcome's ``error``."""
     from .replay import ReplayStartError  # imported here: the version line needs neither nbclient nor nbformat
-    from .verify import InvalidSample, verify_sample
+    from .verify import InvalidSample, averify_sample
 
     try:
-        sample = _read(args.file)
+        sample = _read(path)
     except InvalidSample as exc:
-        print(f"verify: cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
+        return Outcome(path, error=f"cannot read {path}: {exc}")
     try:
-        block = verify_sample(sample, timeout=args.timeout, kernel_name=args.kernel)
+        block = await averify_sample(sample, timeout=timeout, kernel_name=kernel)
     except ReplayStartError as exc:
-        print(f"verify: {exc}", file=sys.stderr)
-        return 2
-    print(summary_line(block))
-    for line in problem_lines(block):
-        print(line)
-    if args.write:
+        return Outcome(path, error=str(exc), error_names_file=False)
+    if write:
         try:
-            write_verification(args.file, sample, block)
+            write_verification(path, sample, block)
         except OSError as exc:
-            print(f"verify: cannot write {args.file}: {exc}", file=sys.stderr)
-            return 2
-    return 0 if block["verdict"] == "verified" else 1
+            return Outcome(path, block, f"cannot write {path}: {exc}")
+    return Outcome(path, block)
+
+
+def _json_stream() -> TextIO:
+    """A private copy of stdout for the JSON lines. File descriptor 1 then points at stderr: replay kernels inherit
+    it, and what a cell writes there (``os.system("echo …")``) would otherwise corrupt the stream."""
+    sys.stdout.flush()
+    stream = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    return stream
+
+
+def _report(outcome: Outcome, *, jsonl: TextIO | None, prefixed: bool) -> None:
+    """Print one file's outcome: a JSON line on ``jsonl``, or the summary and problem lines (errors on stderr)."""
+    if jsonl is not None:
+        verdict = outcome.block["verdict"] if outcome.block else None
+        print(json.dumps({"file": outcome.file, "verdict": verdict, "error": outcome.error}), file=jsonl, flush=True)
+        return
+    if outcome.block is not None:
+        lines = [(f"{outcome.file}: " if prefixed else "") + summary_line(outcome.block)]
+        print("\n".join(lines + problem_lines(outcome.block)), flush=True)
+    if outcome.error is not None:
+        where = f"{outcome.file}: " if prefixed and not outcome.error_names_file else ""
+        print(f"verify: {where}{outcome.error}", file=sys.stderr, flush=True)
+
+
+async def _verify_all(args: argparse.Namespace, files: list[str]) -> int:
+    """Verify ``files`` with ``args.jobs`` workers on this loop, reporting each as it finishes; the exit status."""
+    pending = iter(files)  # shared by the workers: each takes the next file when it is free
+    jsonl = _json_stream() if args.jsonl else None
+    statuses: list[int] = []
+
+    async def worker() -> None:
+        for path in pending:
+            try:
+                outcome = await verify_file(path, timeout=args.timeout, kernel=args.kernel, write=args.write)
+            except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the others
+                traceback.print_exc()
+                outcome = Outcome(path, error=f"internal error: {type(exc).__name__}: {exc}", error_names_file=False)
+            _report(outcome, jsonl=jsonl, prefixed=len(files) > 1)
+            statuses.append(outcome.status)
+
+    await asyncio.gather(*(worker() for _ in range(min(args.jobs, len(files)))))
+    return 2 if 2 in statuses else (1 if 1 in statuses else 0)
+
+
+def _files(args: argparse.Namespace) -> list[str]:
+    """The positional files, then those listed in ``--files-from`` (raises ``OSError`` if it cannot be read)."""
+    files = list(args.files)
+    if args.files_from == "-":
+        files.extend(line for line in sys.stdin.read().splitlines() if line)
+    elif args.files_from is not None:
+        with open(args.files_from, encoding="utf-8") as handle:
+            files.extend(line for line in handle.read().splitlines() if line)
+    return files
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a positive whole number, not {text!r}")
+    return int(text)
 
 
 def parser() -> argparse.ArgumentParser:
     """The command line's parser."""
     root = argparse.ArgumentParser(prog=PROG, description=f"jupyterlab-aiev bridge {__version__}")
     commands = root.add_subparsers(dest="command")
-    verify = commands.add_parser("verify", help="replay a sample's final notebook in a fresh kernel")
-    verify.add_argument("file", metavar="FILE.json", help="the sample record")
+    verify = commands.add_parser(
+        "verify",
+        help="replay samples' final notebooks in fresh kernels",
+        description="Replay each sample's final notebook in a fresh kernel. Exit 0 when every file is verified, "
+        "2 when one could not be read, started or written, else 1.",
+    )
+    verify.set_defaults(usage_error=verify.error)  # exits 2 with this subcommand's usage line
+    verify.add_argument("files", nargs="*", metavar="FILE.json", help="sample records")
+    verify.add_argument(
+        "--files-from", metavar="LIST", help="also verify the paths listed in LIST, one per line ('-': stdin)"
+    )
     verify.add_argument(
         "--timeout", type=float, default=120.0, metavar="S", help="seconds per cell and per test (default 120; 0: none)"
     )
     verify.add_argument(
         "--kernel", default=None, metavar="NAME", help="kernel name (default: the notebook's kernelspec, else python3)"
     )
-    verify.add_argument("--write", action="store_true", help="write the verification block back into FILE.json")
+    verify.add_argument("--write", action="store_true", help="write each verification block back into its file")
+    verify.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="files replayed at once (default 1)")
+    verify.add_argument(
+        "--jsonl", action="store_true", help='one JSON line per file as it finishes: {"file", "verdict", "error"}'
+    )
     return root
 
 
@@ -133,6 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status. Without a command it prints the version."""
     args = parser().parse_args(argv)
     if args.command == "verify":
-        return _verify(args)
+        try:
+            files = _files(args)
+        except OSError as exc:
+            print(f"verify: cannot read {args.files_from}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        if not files:
+            args.usage_error("name at least one FILE.json (or --files-from LIST)")
+        return asyncio.run(_verify_all(args, files))
     print(f"jupyterlab-aiev bridge {__version__}")
     return 0

@@ -92,3 +92,83 @@ def test_summary_and_problem_lines():
     assert summary_line(block) == "verdict: failed (2 cells, 1 errors, 0 diffs, 1 skipped, tests 0/1)"
     assert problem_lines(block) == ["  cell a: error KeyError: 'k'", "  cell b: skipped", "  test 0: skipped"]
     assert summary_line({"verdict": "unverified", "replay": None, "tests": None}).startswith("verdict: unverified (")
+
+
+# --- several files in one process ------------------------------------------------------------------------------
+
+
+def test_several_files_jsonl_write_in_one_process(tmp_path, recorded):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(make_sample(SOURCES, recorded[:3], tests=["assert x == 42"])))
+    diverged = tmp_path / "diverged.json"
+    diverged.write_text(json.dumps(make_sample(SOURCES + ["import random\nprint(random.random())"], recorded)))
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    files = [str(good), str(broken), str(diverged)]
+    done = run("verify", *files, "--jsonl", "--write", "--jobs", "2", "--timeout", "60")
+    assert done.returncode == 2, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert sorted(line["file"] for line in lines) == sorted(files)
+    by_file = {line["file"]: line for line in lines}
+    assert by_file[str(good)] == {"file": str(good), "verdict": "verified", "error": None}
+    assert by_file[str(diverged)] == {"file": str(diverged), "verdict": "diverged", "error": None}
+    assert by_file[str(broken)]["verdict"] is None and "not JSON" in by_file[str(broken)]["error"]
+    for path, verdict in [(good, "verified"), (diverged, "diverged")]:
+        written = json.loads(path.read_text())
+        validate(written)
+        assert written["verification"]["verdict"] == verdict and written["verification"]["replay"]["cells"]
+    assert broken.read_text() == "{not json"
+    assert "Traceback" not in done.stderr
+
+
+def test_several_files_human_output_is_prefixed_with_the_path(tmp_path, recorded):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(make_sample(SOURCES, recorded[:3])))
+    diverged = tmp_path / "diverged.json"
+    original = json.dumps(make_sample(SOURCES + ["import random\nprint(random.random())"], recorded))
+    diverged.write_text(original)
+    done = run("verify", str(good), str(diverged))  # --jobs 1: in the order given
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[:3] == [
+        f"{good}: verdict: verified (3 cells, 0 errors, 0 diffs, no tests)",
+        f"{diverged}: verdict: diverged (4 cells, 0 errors, 1 diffs, no tests)",
+        "  cell cell-3: output differs (compared exact)",
+    ]
+    assert diverged.read_text() == original  # no --write, no change
+
+
+def test_several_files_kernel_errors_name_each_file(tmp_path, recorded):
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    for path in paths:
+        path.write_text(json.dumps(make_sample(SOURCES, recorded[:3])))
+    done = run("verify", *map(str, paths), "--kernel", "no-such-kernel", "--jobs", "2")
+    assert done.returncode == 2 and done.stdout == ""
+    errors = sorted(line for line in done.stderr.splitlines() if line.startswith("verify: "))
+    assert [e.split(": could not start kernel 'no-such-kernel'")[0] for e in errors] == [
+        f"verify: {p}" for p in paths
+    ]
+
+
+def test_jsonl_lines_stream_as_files_finish_and_nothing_else_reaches_stdout(tmp_path):
+    slow = tmp_path / "slow.json"
+    # The kernel inherits the verifier's file descriptors: os.system's echo must not land among the JSON lines.
+    source = "import os, time\nos.system('echo from-the-kernel')\ntime.sleep(4)"
+    slow.write_text(json.dumps(make_sample([source], [{"outputs": [], "execution_count": 1}])))
+    command = [sys.executable, "-m", "python_kernel_bridge", "verify", "--files-from", "-", "--jsonl"]
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    with subprocess.Popen(command, text=True, **pipes) as proc:
+        proc.stdin.write(f"{tmp_path / 'missing.json'}\n{slow}\n")
+        proc.stdin.close()
+        first = json.loads(proc.stdout.readline())
+        assert proc.poll() is None  # the missing file is reported while the slow one still runs
+        assert first["file"].endswith("missing.json") and "No such file" in first["error"]
+        second = json.loads(proc.stdout.readline())
+        assert second == {"file": str(slow), "verdict": "verified", "error": None}
+        assert proc.stdout.read() == ""
+        assert "from-the-kernel" in proc.stderr.read()  # sent to stderr instead
+        assert proc.wait(timeout=60) == 2
+
+
+def test_no_file_is_a_usage_error():
+    done = run("verify")
+    assert done.returncode == 2 and "FILE.json" in done.stderr

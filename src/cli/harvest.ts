@@ -16,7 +16,7 @@ import { scrubSample } from '../trace/scrub';
 import type { ISample } from '../trace/types';
 import { validateSample } from '../trace/validate';
 import { parseOptions, UsageError } from './connect';
-import { verifyLocally } from './verify';
+import { verifyManyLocally, VerifyResult } from './verify';
 
 export const HARVEST_USAGE = `Usage: aiev harvest PATH... --out DATASET.jsonl|DATASET.parquet --format FORMAT [options]
 
@@ -24,8 +24,9 @@ Turns agent records (*.json from aiev run) and executed notebooks (*.ipynb, e.g.
 training dataset. Folders are searched recursively. Secrets are scrubbed from every sample.
 
   --format FORMAT      ${EXPORT_FORMATS.filter(isJsonlFormat).join(', ')}
-  --verify             replay every sample in a fresh kernel first (notebooks need it to be more than unverified)
-  --concurrency N      replays at once (default 2)
+  --verify             replay every sample in a fresh kernel first (notebooks need it to be more than unverified);
+                       one Python verifier process replays them all
+  --concurrency N      replays (kernels) at once (default 2)
   --timeout SECONDS    per-cell replay timeout (default 120)
   --verified-only      keep only samples whose verdict is verified
   --dedupe             drop samples whose normalised dialogue was already seen
@@ -85,20 +86,6 @@ export function readInput(path: string): ISample {
   return data as ISample;
 }
 
-/** Run `work` over `items` with at most `limit` at once, preserving order of results. */
-async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index], index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /** A one-line progress indicator on stderr: redrawn in a terminal, a line every 10% otherwise. */
 function progress(total: number, label: string): (done: number) => void {
   let lastDecile = -1;
@@ -122,6 +109,47 @@ function jsonlToParquet(jsonl: string, parquet: string): Promise<void> {
       error ? reject(new Error(`parquet conversion failed: ${stderr.trim().split('\n').pop()}`)) : resolvePromise()
     )
   );
+}
+
+/**
+ * Replay every readable sample in ONE verifier process (`jobs` kernels at a time), from scratch copies, setting
+ * each sample's verification; a record that could not be verified is logged and keeps the one it had.
+ */
+async function verifyAll(
+  samples: (ISample | null)[],
+  inputs: string[],
+  scratch: string,
+  options: { timeout: number; jobs: number },
+  log: (line: string) => void
+): Promise<void> {
+  const indices = samples.flatMap((sample, index) => (sample ? [index] : []));
+  const files = indices.map(index => {
+    const file = join(scratch, `${index}.json`);
+    writeSample(file, samples[index] as ISample);
+    return file;
+  });
+  const tick = progress(indices.length, 'verify');
+  const reported = new Set<number>();
+  const report = (at: number, result: VerifyResult) => {
+    const index = indices[at];
+    reported.add(at);
+    if (result instanceof Error) {
+      log(`aiev harvest: could not verify ${inputs[index]}: ${result.message}`);
+    } else {
+      (samples[index] as ISample).verification = result;
+    }
+    tick(reported.size);
+  };
+  try {
+    await verifyManyLocally(files, options.timeout, options.jobs, report);
+  } catch (error) {
+    // The verifier itself failed: every record it had not reported is one that could not be verified.
+    for (let at = 0; at < indices.length; at++) {
+      if (!reported.has(at)) {
+        report(at, error as Error);
+      }
+    }
+  }
 }
 
 /** `aiev harvest`: returns the exit status. */
@@ -166,21 +194,7 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
       }
     });
     if (values.verify) {
-      const tick = progress(samples.filter(Boolean).length, 'verify');
-      let done = 0;
-      await pool(samples, concurrency, async (sample, index) => {
-        if (!sample) {
-          return;
-        }
-        const file = join(scratch, `${index}.json`);
-        writeSample(file, sample);
-        try {
-          sample.verification = await verifyLocally(file, timeout);
-        } catch (error) {
-          log(`aiev harvest: could not verify ${inputs[index]}: ${(error as Error).message}`);
-        }
-        tick(++done);
-      });
+      await verifyAll(samples, inputs, scratch, { timeout, jobs: concurrency }, log);
     }
     const seen = new Set<string>();
     const lines: string[] = [];

@@ -1,4 +1,4 @@
-import { execFile } from 'child_process';
+import { spawn } from 'child_process';
 import { readFileSync } from 'fs';
 
 import { findVenvExecutable } from '../notebook/localServer';
@@ -15,27 +15,120 @@ environment; with it, the server's /aiev/verify route (the server needs jupyterl
 
 Exit status: 0 verified, 1 not verified, 2 bad usage or unreadable input.`;
 
-/** Replay a record through `python -m python_kernel_bridge verify`; resolves with its verification block. */
-export function verifyLocally(path: string, timeoutSeconds: number): Promise<IVerification> {
+/** One record's answer from `verifyManyLocally`: its verification block, or why there is none. */
+export type VerifyResult = IVerification | Error;
+
+/**
+ * Replay records through ONE `python -m python_kernel_bridge verify --write --jsonl` process (Python's start-up
+ * and imports paid once; `jobs` kernels at a time). As each record's line arrives, its block is read back from
+ * the file and `onResult(index into paths, block | Error)` is called; an Error when the record could not be
+ * read, its kernel could not start or its block could not be written. Rejects only when the verifier itself
+ * fails (cannot start, dies before reporting every path, prints something that is not a JSON line), with
+ * stderr's last line; the paths reported before that have had their `onResult`. Paths must be distinct.
+ */
+export function verifyManyLocally(
+  paths: string[],
+  timeoutSeconds: number,
+  jobs: number,
+  onResult: (index: number, result: VerifyResult) => void
+): Promise<void> {
+  const indexOf = new Map(paths.map((path, index) => [path, index]));
+  if (indexOf.size !== paths.length || paths.some(path => path.includes('\n'))) {
+    return Promise.reject(new Error('verifyManyLocally: paths must be distinct and contain no newline'));
+  }
+  if (!paths.length) {
+    return Promise.resolve();
+  }
   return new Promise((resolve, reject) => {
-    execFile(
-      findVenvExecutable('python'),
-      ['-m', 'python_kernel_bridge', 'verify', path, '--timeout', String(timeoutSeconds), '--write'],
-      { maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        // Exit 1 means "not verified", a normal answer; 2 and crashes are failures.
-        if (error && error.code !== 1) {
-          reject(new Error((stderr || stdout || error.message).trim().split('\n').pop()));
-          return;
-        }
+    const args = ['-m', 'python_kernel_bridge', 'verify', '--files-from', '-', '--timeout', String(timeoutSeconds)];
+    const child = spawn(findVenvExecutable('python'), [...args, '--jobs', String(jobs), '--write', '--jsonl'], {
+      stdio: ['pipe', 'pipe', 'pipe']
+    });
+    let pending = '';
+    let stderrTail = '';
+    let failure: Error | undefined;
+    const reported = new Set<number>();
+    const fail = (error: Error) => {
+      if (!failure) {
+        failure = error;
+        child.kill('SIGINT'); // Python's KeyboardInterrupt: each replay's kernel is shut down on the way out
+      }
+    };
+    const lastStderrLine = () => stderrTail.trim().split('\n').pop() || 'no message';
+    const handle = (line: string) => {
+      let answer: { file?: unknown; error?: unknown };
+      try {
+        answer = JSON.parse(line);
+      } catch {
+        fail(new Error(`the verifier printed a line that is not JSON: ${line.slice(0, 200)}`));
+        return;
+      }
+      const index = indexOf.get(String(answer?.file));
+      if (index === undefined || reported.has(index)) {
+        fail(new Error(`the verifier reported an unexpected file: ${line.slice(0, 200)}`));
+        return;
+      }
+      reported.add(index);
+      let result: VerifyResult;
+      if (typeof answer.error === 'string') {
+        result = new Error(answer.error);
+      } else {
         try {
-          resolve((JSON.parse(readFileSync(path, 'utf8')) as ISample).verification);
-        } catch (parseError) {
-          reject(parseError as Error);
+          result = (JSON.parse(readFileSync(paths[index], 'utf8')) as ISample).verification;
+        } catch (error) {
+          result = error as Error;
         }
       }
-    );
+      try {
+        onResult(index, result);
+      } catch (error) {
+        fail(error as Error);
+      }
+    };
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.trim() && !failure) {
+          handle(line);
+        }
+      }
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderrTail = (stderrTail + chunk).slice(-4096);
+    });
+    child.stdin.on('error', () => undefined); // a verifier that died early: reported by 'close'
+    child.stdin.end(paths.map(path => `${path}\n`).join(''));
+    child.on('error', error => {
+      fail(new Error(`could not run the verifier: ${error.message}`));
+      reject(failure); // 'close' may not follow a process that never started
+    });
+    child.on('close', (code, signal) => {
+      if (pending.trim() && !failure) {
+        handle(pending);
+      }
+      if (failure) {
+        reject(failure);
+      } else if (reported.size < paths.length) {
+        const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
+        reject(new Error(`the verifier ${how} after ${reported.size} of ${paths.length} records: ${lastStderrLine()}`));
+      } else {
+        resolve();
+      }
+    });
   });
+}
+
+/** Replay one record through `python -m python_kernel_bridge verify` (`verifyManyLocally` of one path). */
+export async function verifyLocally(path: string, timeoutSeconds: number): Promise<IVerification> {
+  const results: VerifyResult[] = [];
+  await verifyManyLocally([path], timeoutSeconds, 1, (_index, result) => results.push(result));
+  if (results[0] instanceof Error) {
+    throw results[0];
+  }
+  return results[0];
 }
 
 /** `aiev verify`: returns the exit status. */

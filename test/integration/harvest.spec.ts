@@ -1,4 +1,4 @@
-import { execFileSync } from 'child_process';
+import childProcess, { execFileSync } from 'child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -66,7 +66,11 @@ describe('aiev harvest over a folder of good, broken and duplicate inputs', () =
   it('verifies, dedupes, skips bad files, and writes a dataset that datasets loads, with a summary', async () => {
     const out = join(dir, 'dataset.jsonl');
     const log: string[] = [];
+    const spawn = jest.spyOn(childProcess, 'spawn');
     const code = await harvestCommand([inputs, '--out', out, '--format', 'trl', '--verify', '--dedupe', '--concurrency', '2'], line => log.push(line));
+    const verifiers = spawn.mock.calls.filter(([, args]) => args?.includes('python_kernel_bridge'));
+    spawn.mockRestore();
+    expect(verifiers).toHaveLength(1); // one Python process replays all four readable inputs
     expect(code).toBe(0);
     const summary = JSON.parse(readFileSync(join(dir, 'dataset.summary.json'), 'utf8')) as IDatasetSummary;
     expect(summary.inputs).toBe(7);
