@@ -14,8 +14,8 @@
  * `harvest_ratio_vs_read_parse` = median harvest time / median read + parse time.
  *
  * Then once each: the 200 to Parquet (pyarrow in the project's Python, one more process), and `--verify` on 10
- * records (the 5 real sessions, each also under a second id): every record replayed by
- * `python -m python_kernel_bridge verify` in a fresh kernel, 2 at a time (the default `--concurrency`).
+ * records (the 5 real sessions, each also under a second id): every record replayed in a fresh kernel by one
+ * `python -m python_kernel_bridge verify --jsonl --jobs 2 …` process, 2 at a time (the default `--concurrency`).
  */
 import { createHash } from 'crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'fs';

@@ -102,6 +102,11 @@ export class ServerKernelProbe {
     private readonly _kernel: Kernel.IKernelConnection
   ) {}
 
+  /** One `print(1)` until idle, not pooled; its round trip in ms. */
+  async once(): Promise<number> {
+    return (await oneExecution(this._kernel, 'print(1)')).totalMs;
+  }
+
   async block(runs: number): Promise<void> {
     const samples: number[] = [];
     const kernelSide: number[] = [];

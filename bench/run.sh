@@ -5,7 +5,7 @@
 #                     [--warmups 20] [--memory-steps 1000] [--out FILE]
 #
 # Builds the CLI bundle (jlpm build:cli), bundles bench/*.ts with esbuild into .tmp/bench/, runs it: a table on
-# stdout, progress on stderr, bench/results.json written. ~3.5 minutes on 2 cores. See bench/README.md.
+# stdout, progress on stderr, bench/results.json written. ~2.5 minutes on 2 cores. See bench/README.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

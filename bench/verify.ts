@@ -6,8 +6,8 @@
  * - `verify_ratio_vs_nbclient`: median over the rounds of verify / nbclient (the two timed back to back);
  * - `verify_ms`, `verify_nbclient_ms`: medians; `verify_kernel_only_ms`: nbclient on a notebook with no cell (kernel
  *   start and stop only), i.e. what both pay before running anything;
- * - `verify_cli_ms`: `python -m python_kernel_bridge verify FILE.json` as a process (what `aiev verify` and
- *   `aiev harvest --verify` pay per record: Python start and imports on top of the replay).
+ * - `verify_cli_ms`: `python -m python_kernel_bridge verify FILE.json` as a process (what `aiev verify FILE` pays:
+ *   Python start and imports on top of the replay; `aiev harvest --verify` pays them once for all its records).
  */
 import { spawn } from 'child_process';
 import { join } from 'path';
