@@ -5,9 +5,14 @@ escapes, ``\\r\\n``, ``\\r`` progress redraws, memory addresses, timings, the ke
 paths, trailing whitespace). ``canonical_outputs`` renders a cell's nbformat outputs as one comparable text:
 
 - streams: between two non-stream outputs, all ``stdout`` text then all ``stderr`` text (consecutive streams of
-  one name merged; stdout/stderr interleaving is not compared, as the kernel flushes the two independently);
-- ``execute_result`` / ``display_data``: every ``text/*`` and ``application/json`` entry, normalised; any other
-  MIME type (images, ``+json`` vendor bundles such as widget views, JavaScript) by presence only. PNGs are not
+  one name merged; stdout/stderr interleaving is not compared, as the kernel flushes the two independently).
+  Python warnings (``file.py:12: FutureWarning: …`` and the source line under it) are dropped from ``stderr``: most
+  are shown once per process, so whether a cell shows one depends on what ran before it in the session (often an
+  attempt the final notebook dropped), not on what the cell computes;
+- ``execute_result`` / ``display_data``: every ``text/*`` and ``application/json`` entry, normalised; in
+  ``text/html`` the values of ``id`` attributes are renamed in order of appearance, wherever they occur (CSS
+  selectors, ``for=``, scripts): scikit-learn numbers its estimator views per process, pandas ``Styler``, Plotly
+  and Altair name theirs with random ids, none of which is content; any other MIME type (images, ``+json`` vendor bundles such as widget views, JavaScript) by presence only. PNGs are not
   hashed: the bytes change across matplotlib / libpng / font versions while the figure is the same;
 - errors: the exception name only (the traceback holds paths, line numbers and ANSI colours).
 """
@@ -38,6 +43,13 @@ _RATE = re.compile(r"(?:\b\d+(?:\.\d+)?|\?)\s?(?:it/s|s/it|[kMG]?B/s)")
 _DURATION = re.compile(
     r"(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s?(?:ns|µs|μs|us|ms|s|sec|secs|second|seconds)(?![\w/])"
 )
+
+_WARNING = re.compile(
+    r"^[^\n]*:\d+: (?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*Warning: [^\n]*(?:\n|$)"  # warnings.formatwarning's first line
+    r"(?:[ \t]+[^\n]*(?:\n|$))*",  # the source line(s) it quotes, indented
+    re.M,
+)
+_HTML_ID = re.compile(r"""\bid\s*=\s*(["'])([^"'\s<>]+)\1""")
 
 #: MIME types whose content is compared (besides every ``text/*``).
 COMPARED_JSON = frozenset({"application/json"})
@@ -88,6 +100,27 @@ def mask_kernel_paths(text: str) -> str:
     return _KERNEL_CELL_FILE.sub(r"ipykernel_<pid>\g<1><cell>.py", text)
 
 
+def drop_warnings(text: str) -> str:
+    """Python warnings as ``warnings.showwarning`` prints them (``path:line: SomeWarning: message`` and the indented
+    source line under it) removed; other text is kept as it is."""
+    return _WARNING.sub("", text)
+
+
+def rename_html_ids(html: str) -> str:
+    """Each distinct ``id`` attribute value → ``aiev-id-N`` (N in order of first appearance), everywhere it occurs as
+    a whole token (``#id`` selectors, ``for="id"``, ``getElementById("id")``). Two renderings that differ only in
+    the names of their elements' ids come out equal."""
+    names: dict[str, str] = {}
+    for match in _HTML_ID.finditer(html):
+        names.setdefault(match.group(2), f"aiev-id-{len(names) + 1}")
+    if not names:
+        return html
+    token = re.compile(
+        r"(?<![\w-])(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")(?![\w-])"
+    )
+    return token.sub(lambda m: names[m.group(1)], html)
+
+
 def strip_trailing_whitespace(text: str) -> str:
     """Trailing whitespace of every line, and trailing blank lines, removed."""
     return "\n".join(line.rstrip() for line in text.split("\n")).rstrip("\n")
@@ -111,6 +144,8 @@ def joined(value: Any) -> str:
 
 def _mime_text(mime: str, value: Any) -> str | None:
     """The compared text of one MIME entry, or None when the type is compared by presence only."""
+    if mime == "text/html":
+        return normalise_text(rename_html_ids(joined(value)))
     if mime.startswith("text/"):
         return normalise_text(joined(value))
     if mime in COMPARED_JSON:
@@ -137,7 +172,8 @@ def _render_bundle(kind: str, data: Mapping[str, Any]) -> list[str]:
 
 def _flush_streams(pending: dict[str, list[str]], lines: list[str]) -> None:
     for name in ("stdout", "stderr"):
-        text = normalise_text("".join(pending.pop(name, [])))
+        raw = "".join(pending.pop(name, []))
+        text = normalise_text(drop_warnings(raw) if name == "stderr" else raw)
         if text:
             lines.append(f"[{name}]")
             lines.extend(text.split("\n"))

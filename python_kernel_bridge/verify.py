@@ -1,6 +1,6 @@
 """The replay verifier: a sample's final notebook, re-run in a fresh kernel, compared with what the session recorded.
 
-Verdict (criteria ``0.1``, "Verified means" in the sample-format design note), first rule that applies:
+Verdict (criteria ``0.2``, "Verified means" in the sample-format design note), first rule that applies:
 
 - ``unverified``: no notebook, or no code cell with source (nothing to replay);
 - ``failed``: a cell raised, timed out or killed the kernel (later cells are then ``skipped``), or a task test
@@ -12,6 +12,10 @@ Comparison per cell (``compared``): ``exact`` = canonical outputs equal (``norma
 ``status`` = replay status equals recorded status (installers: kind ``pip`` or source starting with
 ``%pip``/``!pip``/``%conda``/…; cells with ``metadata.aiev.nondeterministic``; cells whose execution step says
 ``truncated``); ``none`` = not compared (blank cells, which match; timed-out or skipped cells, which do not).
+
+Criteria ``0.2`` (was ``0.1``): Python warnings on stderr are not compared, and ``text/html`` is compared with its
+element ids renamed (``normalise.drop_warnings``, ``normalise.rename_html_ids``): a warning shown once per
+process and per-process or random ids (scikit-learn, pandas Styler, Plotly) made deterministic cells diverge.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import nbformat
 from .normalise import canonical_outputs, error_names, joined
 from .replay import OK, TIMEOUT, SKIPPED, CellRun, ReplayRun, replay_notebook
 
-CRITERIA_VERSION = "0.1"
+CRITERIA_VERSION = "0.2"
 RUNNER = "nbclient"
 DEFAULT_KERNEL = "python3"
 

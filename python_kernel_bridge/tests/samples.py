@@ -112,7 +112,7 @@ def make_sample(
                 "turns": len(sources) + 1, "executions": len(executions),
                 "errors": sum(s["status"] != "ok" for s in executions), "fixes": 0,
             },
-            "replay": None, "tests": None, "verdict": "unverified", "criteria_version": "0.1",
+            "replay": None, "tests": None, "verdict": "unverified", "criteria_version": "0.2",
         },
         "environment": {
             "python": platform.python_version(), "implementation": platform.python_implementation(),

@@ -3,10 +3,12 @@
 from python_kernel_bridge.normalise import (
     canonical_outputs,
     collapse_carriage_returns,
+    drop_warnings,
     mask_addresses,
     mask_kernel_paths,
     mask_timings,
     normalise_text,
+    rename_html_ids,
     strip_ansi,
     strip_trailing_whitespace,
 )
@@ -103,3 +105,54 @@ def test_errors_compare_by_name_only():
     assert canonical_outputs([err]) == canonical_outputs([other]) == "[error] ValueError"
     assert canonical_outputs([err]) != canonical_outputs([dict(err, ename="KeyError")])
     assert canonical_outputs([]) == ""
+
+
+def test_python_warnings_are_dropped_from_stderr_only():
+    warning = (
+        "/tmp/ipykernel_41/2731.py:3: FutureWarning: The default of observed=False is deprecated\n"
+        "  df.groupby('a').sum()\n"
+    )
+    dotted = "/usr/lib/python3/site-packages/sklearn/linear_model/_logistic.py:469: sklearn.exceptions.ConvergenceWarning: lbfgs failed\n"
+    assert drop_warnings(warning + "Traceback-free note\n" + dotted) == "Traceback-free note\n"
+    assert drop_warnings("row 12: UserWarning-like text without the form\n") == "row 12: UserWarning-like text without the form\n"
+    assert drop_warnings("a.py:1: NotAWarningCategory: x\n") == "a.py:1: NotAWarningCategory: x\n"
+    # A warning shown in one run and not the other (once per process) compares equal; other stderr text does not.
+    quiet, warned = [stream("42\n")], [stream("42\n"), stream(warning, "stderr")]
+    assert canonical_outputs(quiet) == canonical_outputs(warned)
+    assert canonical_outputs(quiet) != canonical_outputs(warned + [stream("real problem\n", "stderr")])
+    # On stdout the same text is content.
+    assert canonical_outputs(quiet) != canonical_outputs([stream("42\n" + warning)])
+
+
+def sklearn_view(counter, estimator="LogisticRegression(max_iter=200)"):
+    """The shape of scikit-learn's HTML estimator view: per-process counters in ids, CSS scoped by them."""
+    return (
+        f"<style>#sk-container-id-{counter} {{color: black;}} #sk-container-id-{counter} pre {{padding: 0;}}</style>"
+        f'<div id="sk-container-id-{counter}" class="sk-top-container"><div class="sk-item">'
+        f'<input class="sk-toggleable__control" id="sk-estimator-id-{counter * 2}" type="checkbox" checked>'
+        f'<label for="sk-estimator-id-{counter * 2}" class="sk-toggleable__label">{estimator}</label></div></div>'
+    )
+
+
+def test_html_ids_are_renamed_in_order_of_appearance():
+    assert rename_html_ids(sklearn_view(1)) == rename_html_ids(sklearn_view(7))
+    assert "sk-container-id" not in rename_html_ids(sklearn_view(3))
+    assert "#aiev-id-1 pre" in rename_html_ids(sklearn_view(3))  # the selectors follow their element
+    assert rename_html_ids(sklearn_view(1)) != rename_html_ids(sklearn_view(1, "LogisticRegression(C=0.5)"))
+    # A token that merely starts like an id is left alone; a page without ids is unchanged.
+    assert rename_html_ids('<p id="T_ab">T_ab_row0 T_ab</p>') == '<p id="aiev-id-1">T_ab_row0 aiev-id-1</p>'
+    assert rename_html_ids("<b>no ids</b>") == "<b>no ids</b>"
+    # In a bundle: html compared with its ids renamed, text/plain as it is.
+    one = result({"text/html": sklearn_view(1), "text/plain": "LogisticRegression(max_iter=200)"})
+    two = result({"text/html": sklearn_view(5), "text/plain": "LogisticRegression(max_iter=200)"})
+    assert canonical_outputs([one]) == canonical_outputs([two])
+
+
+def test_pandas_styler_random_ids_compare_equal():
+    import pandas  # in requirements-dev.txt
+    frame = pandas.DataFrame({"a": [1, 3], "b": [2.5, 0.5]})
+    first, second = (frame.style.highlight_max().to_html() for _ in range(2))
+    assert first != second  # random uuids: the reason for the renaming
+    assert canonical_outputs([result({"text/html": first})]) == canonical_outputs([result({"text/html": second})])
+    changed = frame.assign(b=[2.5, 9.0]).style.highlight_max().to_html()
+    assert canonical_outputs([result({"text/html": first})]) != canonical_outputs([result({"text/html": changed})])

@@ -51,10 +51,38 @@ def test_a_clean_session_verifies(good_recorded):
     assert [c["cell_id"] for c in replay["cells"]] == [f"cell-{i}" for i in range(len(GOOD))]
     clean = {"status": "ok", "compared": "exact", "match": True}
     assert all(c == {"cell_id": c["cell_id"], **clean} for c in replay["cells"])
-    assert block["tests"] is None and block["criteria_version"] == "0.1"
+    assert block["tests"] is None and block["criteria_version"] == "0.2"
     assert block["interactive"] == sample["verification"]["interactive"]
     assert sample == before  # the input is not modified
     validate(dict(sample, verification=block))  # the block fits the record's schema
+
+
+def test_once_per_process_warnings_and_random_html_ids_still_verify(tmp_path):
+    """A warning the session showed in an attempt the final notebook dropped shows again in the replay, and pandas
+    names a Styler's HTML elements with a new random id every run: neither is a divergence (criteria 0.2)."""
+    sources = [
+        "import numpy as np\nimport pandas as pd",
+        "np.mean([])",  # the attempt: numpy warns here, once per process
+        "m = np.mean([])\nprint('empty mean is nan:', m != m)",
+        "pd.DataFrame({'a': [1, 3], 'b': [2.5, 0.5]}).style.highlight_max()",
+    ]
+    recorded = record_session(sources, tmp_path)
+    kept = [0, 2, 3]
+    assert not [o for o in recorded[2]["outputs"] if o.get("name") == "stderr"]  # warned already, in cell 1
+    fresh = record_session([sources[i] for i in kept], tmp_path)  # what a replay really prints
+    assert "RuntimeWarning: Mean of empty slice" in "".join(o.get("text", "") for o in fresh[1]["outputs"])
+    assert fresh[2]["outputs"][0]["data"]["text/html"] != recorded[3]["outputs"][0]["data"]["text/html"]
+    sample = make_sample([sources[i] for i in kept], [recorded[i] for i in kept])
+    block = verify_sample(sample, timeout=60)
+    assert block["verdict"] == "verified", block
+    assert all(c["compared"] == "exact" and c["match"] for c in block["replay"]["cells"])
+    # The same html with a value changed still diverges.
+    changed = copy.deepcopy(recorded[3])
+    html = changed["outputs"][0]["data"]["text/html"]
+    changed["outputs"][0]["data"]["text/html"] = html.replace(">2.500000<", ">2.600000<")
+    assert changed["outputs"][0]["data"]["text/html"] != html
+    block = verify_sample(make_sample([sources[i] for i in kept], [recorded[0], recorded[2], changed]), timeout=60)
+    assert block["verdict"] == "diverged"
 
 
 def test_b_randomness_diverges(tmp_path):
@@ -166,7 +194,7 @@ def test_no_notebook_or_no_code_is_unverified(good_recorded):
     markdown_only = copy.deepcopy(sample)
     markdown_only["notebook"]["cells"] = [{"cell_type": "markdown", "id": "m", "source": "# hi", "metadata": {}}]
     block = verify_sample(markdown_only)
-    assert block == {**block, "replay": None, "tests": None, "verdict": "unverified", "criteria_version": "0.1"}
+    assert block == {**block, "replay": None, "tests": None, "verdict": "unverified", "criteria_version": "0.2"}
 
 
 def test_plain_notebook_without_aiev_metadata(tmp_path):

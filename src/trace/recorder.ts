@@ -25,7 +25,7 @@ import {
 } from './types';
 
 /** Version of the verification criteria the recorder stamps on records. */
-export const CRITERIA_VERSION = '0.1';
+export const CRITERIA_VERSION = '0.2';
 
 /** `outcome.message` of a record rebuilt from a log on which `finish` was never called. */
 export const RECOVERED_MESSAGE = 'run ended without finishing (log recovered)';

@@ -254,7 +254,7 @@ describe('SessionRecorder', () => {
       replay: null,
       tests: null,
       verdict: 'unverified',
-      criteria_version: '0.1'
+      criteria_version: '0.2'
     });
     expect(sample.outcome).toEqual({ reason: 'final_answer', answer: '244 rows; mean bill 19.79.' });
     expect(sample.outputs_cap_bytes).toBe(200_000);
