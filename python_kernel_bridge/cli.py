@@ -8,6 +8,11 @@ path, in the order the files finish. ``--jsonl`` prints instead one JSON object 
 ``error`` is set when the file could not be read, its kernel could not start (``verdict`` null then) or, with
 ``--write``, its block could not be written. A bad file never stops the others.
 
+Attachments (``task.attachments``, the files a task's code reads, by path relative to its working folder) are
+copied into each replay's folder when their sha256 matches, from ``--attachments-dir DIR`` for every file, by
+default from each record file's own folder: a record saved next to its data files verifies as it is. Those not
+copied (``unsafe``, ``missing``, ``mismatch``) are listed below the summary; a cell reading one fails.
+
 Exit status: 0 every file verified; 2 any file unreadable (missing, not JSON, not a sample), whose replay kernel
 could not start or whose block could not be written (one line on stderr each, no traceback), or on which the
 verifier itself raised (its traceback on stderr); else 1 (diverged, failed or unverified).
@@ -46,12 +51,20 @@ def summary_line(block: Mapping[str, Any]) -> str:
         parts.append(f"{skipped} skipped")
     tests = block.get("tests")
     parts.append(f"tests {tests['passed']}/{len(tests['results'])}" if tests else "no tests")
+    attachments = replay.get("attachments") or []
+    if attachments:
+        parts.append(f"attachments {sum(a['status'] == 'copied' for a in attachments)}/{len(attachments)}")
     return f"verdict: {block['verdict']} ({', '.join(parts)})"
 
 
 def problem_lines(block: Mapping[str, Any]) -> list[str]:
-    """One line per cell or test that is not clean (diffs indented below their cell)."""
-    lines: list[str] = []
+    """One line per attachment not copied, then per cell or test that is not clean (diffs indented below their
+    cell)."""
+    lines = [
+        f"  attachment {a['path']}: {a['status']}"
+        for a in (block.get("replay") or {}).get("attachments") or []
+        if a["status"] != "copied"
+    ]
     for cell in (block.get("replay") or {}).get("cells") or []:
         where = f"  cell {cell['cell_id']}"
         error = cell.get("error")
@@ -118,8 +131,11 @@ class Outcome:
         return 0 if self.block["verdict"] == "verified" else 1
 
 
-async def verify_file(path: str, *, timeout: float, kernel: str | None, write: bool) -> Outcome:
-    """Read, replay and (``write``) update one file; every failure comes back as the outcome's ``error``."""
+async def verify_file(
+    path: str, *, timeout: float, kernel: str | None, write: bool, attachments_dir: str | None = None
+) -> Outcome:
+    """Read, replay and (``write``) update one file; every failure comes back as the outcome's ``error``.
+    Attachments come from ``attachments_dir``, by default the file's own folder."""
     from .replay import ReplayStartError  # imported here: the version line needs neither nbclient nor nbformat
     from .verify import InvalidSample, averify_sample
 
@@ -128,7 +144,8 @@ async def verify_file(path: str, *, timeout: float, kernel: str | None, write: b
     except InvalidSample as exc:
         return Outcome(path, error=f"cannot read {path}: {exc}")
     try:
-        block = await averify_sample(sample, timeout=timeout, kernel_name=kernel)
+        folder = attachments_dir if attachments_dir is not None else os.path.dirname(os.path.abspath(path))
+        block = await averify_sample(sample, timeout=timeout, kernel_name=kernel, attachments_dir=folder)
     except ReplayStartError as exc:
         return Outcome(path, error=str(exc), error_names_file=False)
     if write:
@@ -171,7 +188,13 @@ async def _verify_all(args: argparse.Namespace, files: list[str]) -> int:
     async def worker() -> None:
         for path in pending:
             try:
-                outcome = await verify_file(path, timeout=args.timeout, kernel=args.kernel, write=args.write)
+                outcome = await verify_file(
+                    path,
+                    timeout=args.timeout,
+                    kernel=args.kernel,
+                    write=args.write,
+                    attachments_dir=args.attachments_dir,
+                )
             except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the others
                 traceback.print_exc()
                 outcome = Outcome(path, error=f"internal error: {type(exc).__name__}: {exc}", error_names_file=False)
@@ -220,6 +243,12 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--kernel", default=None, metavar="NAME", help="kernel name (default: the notebook's kernelspec, else python3)"
     )
+    verify.add_argument(
+        "--attachments-dir",
+        metavar="DIR",
+        help="folder the task attachments' paths are relative to, for every file (default: each record file's own "
+        "folder); an attachment is copied into the replay's folder when its sha256 matches",
+    )
     verify.add_argument("--write", action="store_true", help="write each verification block back into its file")
     verify.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="files replayed at once (default 1)")
     verify.add_argument(
@@ -239,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if not files:
             args.usage_error("name at least one FILE.json (or --files-from LIST)")
+        if args.attachments_dir is not None and not os.path.isdir(args.attachments_dir):
+            args.usage_error(f"--attachments-dir {args.attachments_dir}: not a folder")
         return asyncio.run(_verify_all(args, files))
     print(f"jupyterlab-aiev bridge {__version__}")
     return 0

@@ -38,7 +38,11 @@ class StatusHandler(APIHandler):
 class VerifyHandler(APIHandler):
     """``POST /aiev/verify``: body = a sample; replays its notebook in a fresh kernel (nbclient's async API, on the
     server's event loop) and answers the ``verification`` block. Query: ``timeout`` (s per cell, default 120),
-    ``kernel`` (default: the notebook's kernelspec). 400: invalid JSON, not a sample, bad query, unknown kernel."""
+    ``kernel`` (default: the notebook's kernelspec). 400: invalid JSON, not a sample, bad query, unknown kernel.
+
+    No attachments folder: the server never reads a path named by a request, so each of ``task.attachments``
+    comes out ``missing`` in ``replay.attachments`` (a cell reading one fails). Verify such samples with
+    ``python -m python_kernel_bridge verify`` next to their files (or ``--attachments-dir``)."""
 
     def _fail(self, code: int, message: str) -> None:
         self.log.warning("aiev verify: %d %s", code, message)

@@ -16,6 +16,10 @@ Comparison per cell (``compared``): ``exact`` = canonical outputs equal (``norma
 Criteria ``0.2`` (was ``0.1``): Python warnings on stderr are not compared, and ``text/html`` is compared with its
 element ids renamed (``normalise.drop_warnings``, ``normalise.rename_html_ids``): a warning shown once per
 process and per-process or random ids (scikit-learn, pandas Styler, Plotly) made deterministic cells diverge.
+And the task's attachments (``task.attachments``, the files its code reads) are copied into the replay's folder
+from ``attachments_dir`` when their sha256 matches (``attachments.py``; each one's status in
+``replay.attachments``, present only when the sample has attachments). One that is unsafe, missing or changed is
+not copied: a cell reading it fails like any missing file, so the sample comes out ``failed``, never verified.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any
 
 import nbformat
 
+from .attachments import stage_attachments
 from .normalise import canonical_outputs, error_names, joined
 from .replay import OK, TIMEOUT, SKIPPED, CellRun, ReplayRun, replay_notebook
 
@@ -65,6 +70,11 @@ def check_sample(sample: Any) -> dict[str, Any]:
     tests_ok = tests is None or (isinstance(tests, list) and all(isinstance(t, str) for t in tests))
     if not isinstance(task, dict) or not tests_ok:
         raise InvalidSample("'task' must be an object whose optional 'tests' is a list of Python sources")
+    files = task.get("attachments")
+    if files is not None and not (
+        isinstance(files, list) and all(isinstance(f, dict) and isinstance(f.get("path"), str) for f in files)
+    ):
+        raise InvalidSample("'task.attachments' must be a list of objects with a 'path' string")
     verification = sample.get("verification")
     if verification is not None and not isinstance(verification, dict):
         raise InvalidSample("'verification' must be an object")
@@ -208,9 +218,13 @@ def _steps_by_call(sample: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 
 def build_block(
-    sample: Mapping[str, Any], recorded_cells: list[Mapping[str, Any]], run: ReplayRun | None
+    sample: Mapping[str, Any],
+    recorded_cells: list[Mapping[str, Any]],
+    run: ReplayRun | None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The ``verification`` block from the recorded code cells and the replay (None: nothing was replayed)."""
+    """The ``verification`` block from the recorded code cells and the replay (None: nothing was replayed);
+    ``attachments`` (the staging statuses) goes into ``replay.attachments`` when the sample has any."""
     block: dict[str, Any] = {
         "interactive": _interactive(sample),
         "replay": None,
@@ -237,16 +251,25 @@ def build_block(
         "duration_ms": run.duration_ms,
         "cells": cells,
     }
+    if attachments:
+        block["replay"]["attachments"] = attachments
     block["tests"] = tests_block(run.tests) if tests else None
     block["verdict"] = decide_verdict(cells, block["tests"])
     return block
 
 
 async def averify_sample(
-    sample: dict[str, Any], *, timeout: float = 120, kernel_name: str | None = None, cwd: str | None = None
+    sample: dict[str, Any],
+    *,
+    timeout: float = 120,
+    kernel_name: str | None = None,
+    cwd: str | None = None,
+    attachments_dir: str | None = None,
 ) -> dict[str, Any]:
     """Replay ``sample["notebook"]`` in a fresh kernel (in ``cwd``, else a new empty temporary folder) and return
-    the ``verification`` block; ``sample`` is not modified. Raises ``InvalidSample``, ``ReplayStartError``."""
+    the ``verification`` block; ``sample`` is not modified. The task's attachments are first copied into that
+    folder from ``attachments_dir`` (None: none is, each is ``missing``; see ``attachments.py``).
+    Raises ``InvalidSample``, ``ReplayStartError``."""
     check_sample(sample)
     nb_dict = sample.get("notebook")
     recorded_cells = [c for c in (nb_dict or {}).get("cells", []) if c.get("cell_type") == "code"]
@@ -255,20 +278,27 @@ async def averify_sample(
     nb = _notebook(nb_dict)
     tests = list((sample.get("task") or {}).get("tests") or [])
     kernel = kernel_name or _kernel_name(sample, nb_dict)
+    wanted = list((sample.get("task") or {}).get("attachments") or [])
     workdir = cwd or tempfile.mkdtemp(prefix="aiev-replay-")
     try:
+        staged = await asyncio.to_thread(stage_attachments, wanted, attachments_dir, workdir) if wanted else None
         run = await replay_notebook(nb, tests, timeout=timeout, kernel_name=kernel, cwd=workdir)
     finally:
         if cwd is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    return build_block(sample, recorded_cells, run)
+    return build_block(sample, recorded_cells, run, staged)
 
 
 def verify_sample(
-    sample: dict[str, Any], *, timeout: float = 120, kernel_name: str | None = None, cwd: str | None = None
+    sample: dict[str, Any],
+    *,
+    timeout: float = 120,
+    kernel_name: str | None = None,
+    cwd: str | None = None,
+    attachments_dir: str | None = None,
 ) -> dict[str, Any]:
     """Synchronous ``averify_sample``; from inside a running event loop it runs on a worker thread."""
-    coro_args = {"timeout": timeout, "kernel_name": kernel_name, "cwd": cwd}
+    coro_args = {"timeout": timeout, "kernel_name": kernel_name, "cwd": cwd, "attachments_dir": attachments_dir}
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
+import hashlib
 import json
 import platform
 from pathlib import Path
@@ -56,8 +57,10 @@ def make_sample(
     *,
     tests: list[str] | None = None,
     cell_metadata: dict[int, dict[str, Any]] | None = None,
+    attachments: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """A record of a session that ran ``sources`` with ``recorded`` results, its final notebook keeping them all."""
+    """A record of a session that ran ``sources`` with ``recorded`` results, its final notebook keeping them all;
+    ``attachments``: its ``task.attachments`` (``attachment`` makes one)."""
     steps: list[dict[str, Any]] = [{"type": "user", "text": "do the task", "time": TIME}]
     cells = []
     for number, (source, result) in enumerate(zip(sources, recorded)):
@@ -89,7 +92,7 @@ def make_sample(
     }
     steps.append({"type": "assistant", "text": "", "actions": [final], "time": TIME})
     executions = [s for s in steps if s["type"] == "execution"]
-    task: dict[str, Any] = {"prompt": "do the task", "attachments": [], "tags": ["test"]}
+    task: dict[str, Any] = {"prompt": "do the task", "attachments": list(attachments or []), "tags": ["test"]}
     if tests is not None:
         task["tests"] = tests
     sample = {
@@ -125,6 +128,11 @@ def make_sample(
     }
     validate(sample)
     return sample
+
+
+def attachment(folder: str | Path, path: str) -> dict[str, str]:
+    """``{path, sha256}`` of the file ``folder/path`` (a ``task.attachments`` entry)."""
+    return {"path": path, "sha256": hashlib.sha256((Path(folder) / path).read_bytes()).hexdigest()}
 
 
 def session_sample(sources: list[str], cwd: str | Path, **kwargs: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from python_kernel_bridge import __version__
 from python_kernel_bridge.cli import problem_lines, summary_line
 
-from .samples import make_sample, record_session, validate
+from .samples import attachment, make_sample, record_session, validate
 
 SOURCES = ["x = 6 * 7", "print(x)", "x"]
 
@@ -172,3 +172,75 @@ def test_jsonl_lines_stream_as_files_finish_and_nothing_else_reaches_stdout(tmp_
 def test_no_file_is_a_usage_error():
     done = run("verify")
     assert done.returncode == 2 and "FILE.json" in done.stderr
+
+
+# --- attachments ------------------------------------------------------------------------------------------------
+
+READS = ["import csv\nwith open('data.csv') as f:\n    rows = list(csv.reader(f))\nprint(rows)"]
+
+
+def record_reading(folder, data: str):
+    """A record of a session in ``folder`` that read its ``data.csv`` (``data``), as a JSON text."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data.csv").write_text(data)
+    sample = make_sample(READS, record_session(READS, folder), attachments=[attachment(folder, "data.csv")])
+    return json.dumps(sample)
+
+
+def test_a_record_next_to_its_data_verifies_by_default(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(record_reading(tmp_path, "a,b\n1,2\n"))
+    done = run("verify", str(path), "--timeout", "60", "--write")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "verdict: verified (1 cells, 0 errors, 0 diffs, no tests, attachments 1/1)"
+    written = json.loads(path.read_text())
+    validate(written)
+    assert written["verification"]["replay"]["attachments"] == [{"path": "data.csv", "status": "copied"}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "s.json"]
+
+
+def test_attachments_dir_points_elsewhere(tmp_path):
+    data = tmp_path / "data"
+    record = tmp_path / "records" / "s.json"
+    text = record_reading(data, "a,b\n1,2\n")
+    record.parent.mkdir()
+    record.write_text(text)
+    done = run("verify", str(record), "--timeout", "60")  # its own folder has no data.csv
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[:2] == [
+        "verdict: failed (1 cells, 1 errors, 0 diffs, no tests, attachments 0/1)",
+        "  attachment data.csv: missing",
+    ]
+    assert lines[2].startswith("  cell cell-0: error FileNotFoundError: ")
+    done = run("verify", str(record), "--timeout", "60", "--attachments-dir", str(data))
+    assert done.returncode == 0, done.stdout + done.stderr
+    (data / "data.csv").write_text("a,b\n1,3\n")
+    done = run("verify", str(record), "--timeout", "60", "--attachments-dir", str(data))
+    assert done.returncode == 1 and "  attachment data.csv: mismatch" in done.stdout.splitlines()
+    done = run("verify", str(record), "--attachments-dir", str(tmp_path / "nowhere"))
+    assert done.returncode == 2 and "not a folder" in done.stderr and done.stdout == ""
+
+
+def test_batch_each_record_finds_its_own_files(tmp_path):
+    first, second = tmp_path / "one" / "s.json", tmp_path / "two" / "s.json"
+    first_text, second_text = record_reading(first.parent, "x\n1\n"), record_reading(second.parent, "y\n2\n")
+    first.write_text(first_text)
+    second.write_text(second_text)
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{first}\n{second}\n")
+    done = run("verify", "--files-from", str(listing), "--jobs", "2", "--jsonl", "--write", "--timeout", "60")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = sorted((json.loads(line) for line in done.stdout.splitlines()), key=lambda line: line["file"])
+    assert lines == [
+        {"file": str(first), "verdict": "verified", "error": None},
+        {"file": str(second), "verdict": "verified", "error": None},
+    ]
+    for path in (first, second):
+        replay = json.loads(path.read_text())["verification"]["replay"]
+        assert replay["attachments"] == [{"path": "data.csv", "status": "copied"}]
+    # Swapped data: each record now sees the other's file, and neither matches its sha256.
+    (first.parent / "data.csv").write_text("y\n2\n")
+    (second.parent / "data.csv").write_text("x\n1\n")
+    done = run("verify", str(first), str(second), "--jobs", "2", "--jsonl", "--timeout", "60")
+    assert done.returncode == 1 and {json.loads(line)["verdict"] for line in done.stdout.splitlines()} == {"failed"}

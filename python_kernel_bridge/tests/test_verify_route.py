@@ -31,6 +31,21 @@ async def test_verify_returns_the_block(jp_fetch, sample):
     assert (await jp_fetch("aiev", "status")).code == 200
 
 
+async def test_verify_reads_no_attachment_from_the_server(jp_fetch, sample, tmp_path):
+    """The route has no attachments folder: every attachment is missing (or unsafe), whatever the request says."""
+    (tmp_path / "data.csv").write_text("secret\n")
+    digest = "0" * 64
+    files = [{"path": "data.csv", "sha256": digest}, {"path": str(tmp_path / "data.csv"), "sha256": digest}]
+    body = dict(sample, task=dict(sample["task"], attachments=files), attachments_dir=str(tmp_path))
+    response = await post(jp_fetch, json.dumps(body), params={"timeout": "60", "attachments_dir": str(tmp_path)})
+    block = json.loads(response.body)
+    assert block["replay"]["attachments"] == [
+        {"path": "data.csv", "status": "missing"},
+        {"path": str(tmp_path / "data.csv"), "status": "unsafe"},
+    ]
+    assert block["verdict"] == "verified"  # no cell reads them
+
+
 async def test_verify_requires_auth(jp_fetch, sample):
     with pytest.raises(HTTPClientError) as err:
         await post(jp_fetch, json.dumps(sample), headers={"Authorization": "token wrong"})

@@ -1,6 +1,6 @@
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
-import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
+import { constants, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, extname, join, resolve } from 'path';
 
@@ -8,6 +8,7 @@ import { version } from '../../package.json';
 import { shapeOutputs } from '../agent/shaping';
 import { TOOL_DEFINITIONS } from '../agent/tools';
 import { findVenvExecutable } from '../notebook/localServer';
+import { isSafeAttachmentPath } from '../trace/attachments';
 import { DatasetSummary } from '../trace/datasetSummary';
 import { sampleFromNotebook } from '../trace/fromNotebook';
 import { dialogueKey, EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
@@ -21,11 +22,13 @@ import { verifyManyLocally, VerifyResult } from './verify';
 export const HARVEST_USAGE = `Usage: aiev harvest PATH... --out DATASET.jsonl|DATASET.parquet --format FORMAT [options]
 
 Turns agent records (*.json from aiev run) and executed notebooks (*.ipynb, e.g. a class's exercises) into one
-training dataset. Folders are searched recursively. Secrets are scrubbed from every sample.
+training dataset. Folders are searched recursively. Secrets are scrubbed from every sample. A notebook's
+attachments are the files in its folder that its code names.
 
   --format FORMAT      ${EXPORT_FORMATS.filter(isJsonlFormat).join(', ')}
   --verify             replay every sample in a fresh kernel first (notebooks need it to be more than unverified);
-                       one Python verifier process replays them all
+                       one Python verifier process replays them all, each with its attachments (the files
+                       its code reads) copied from its input's folder
   --concurrency N      replays (kernels) at once (default 2)
   --timeout SECONDS    per-cell replay timeout (default 120)
   --verified-only      keep only samples whose verdict is verified
@@ -112,8 +115,30 @@ function jsonlToParquet(jsonl: string, parquet: string): Promise<void> {
 }
 
 /**
- * Replay every readable sample in ONE verifier process (`jobs` kernels at a time), from scratch copies, setting
- * each sample's verification; a record that could not be verified is logged and keeps the one it had.
+ * Stage one sample for replay: `folder/record.json` and a copy of each of its attachments from `from` (the input's
+ * own folder) at `folder/<path>`; unsafe paths, `record.json` itself and missing files are skipped (the verifier
+ * reports them).
+ */
+function stageSample(sample: ISample, from: string, folder: string): string {
+  const file = join(folder, 'record.json');
+  writeSample(file, sample);
+  for (const { path } of sample.task.attachments) {
+    if (isSafeAttachmentPath(path) && path !== 'record.json') {
+      try {
+        mkdirSync(dirname(join(folder, path)), { recursive: true });
+        copyFileSync(join(from, path), join(folder, path), constants.COPYFILE_FICLONE);
+      } catch {
+        continue;
+      }
+    }
+  }
+  return file;
+}
+
+/**
+ * Replay every readable sample in ONE verifier process (`jobs` kernels at a time), from scratch copies (each
+ * record in its own folder with its attachments), setting each sample's verification; a record that could not be
+ * verified is logged and keeps the one it had.
  */
 async function verifyAll(
   samples: (ISample | null)[],
@@ -123,11 +148,7 @@ async function verifyAll(
   log: (line: string) => void
 ): Promise<void> {
   const indices = samples.flatMap((sample, index) => (sample ? [index] : []));
-  const files = indices.map(index => {
-    const file = join(scratch, `${index}.json`);
-    writeSample(file, samples[index] as ISample);
-    return file;
-  });
+  const files = indices.map(index => stageSample(samples[index] as ISample, dirname(inputs[index]), join(scratch, String(index))));
   const tick = progress(indices.length, 'verify');
   const reported = new Set<number>();
   const report = (at: number, result: VerifyResult) => {

@@ -1,4 +1,4 @@
-import { basename, resolve } from 'path';
+import { basename, dirname, resolve } from 'path';
 
 import { version } from '../../package.json';
 import { Agent } from '../agent/agent';
@@ -9,6 +9,7 @@ import { ChatClient } from '../llm/client';
 import { HeadlessNotebookDriver } from '../notebook/headless';
 import { ILocalJupyterServer, startLocalJupyterServer } from '../notebook/localServer';
 import { DEFAULT_OUTPUT_CAP_BYTES } from '../notebook/outputCollector';
+import { findAttachments } from '../trace/attachments';
 import { buildFinalNotebook } from '../trace/finalNotebook';
 import { SessionRecorder, writeSample } from '../trace/recorder';
 import type { IOutcome } from '../trace/types';
@@ -21,7 +22,8 @@ export const RUN_USAGE = `Usage: aiev run --prompt TEXT [options]
   --out FILE.json         where the record goes (default <notebook>.aiev.json here); the event log is
                           written beside it as it grows (<out>.events.jsonl)
   --server-url URL        a running Jupyter server (default: start a private one on 127.0.0.1 serving this
-  --token TOKEN           folder, stopped afterwards)
+  --token TOKEN           folder, stopped afterwards; then the files there the code read, and the run did not
+                          write, are the record's task.attachments)
   --base-url URL          OpenAI-compatible endpoint (default $OPENAI_BASE_URL)
   --model NAME            model name (default $AIEV_MODEL)
   --api-key-env VAR       environment variable holding the API key (default OPENAI_API_KEY)
@@ -127,6 +129,7 @@ function positive(text: string | undefined, fallback: number, flag: string): num
 /** `aiev run`: the agent on a headless notebook; writes the record whatever happens. Returns the exit status. */
 export async function runCommand(argv: string[], log: (line: string) => void = line => process.stderr.write(`${line}\n`)): Promise<number> {
   const config = parseRunArgs(argv);
+  const startedAt = new Date();
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) {
@@ -208,6 +211,11 @@ export async function runCommand(argv: string[], log: (line: string) => void = l
       recorder.setNotebook(buildFinalNotebook(recorder.snapshot().steps, driver.toJSON()));
       await driver.save().catch(() => undefined);
       await driver.dispose().catch(() => undefined);
+    }
+    if (local) {
+      // The private server serves this folder: the files there that the code read (not wrote) are attachments.
+      const codes = recorder.snapshot().steps.flatMap(step => (step.type === 'execution' ? [step.code] : []));
+      recorder.setAttachments(findAttachments(codes, dirname(resolve(local.rootDir, config.notebook)), { modifiedBefore: startedAt }));
     }
     writeSample(config.out, recorder.finish(outcome));
     await local?.stop();

@@ -1,22 +1,32 @@
 import { spawn } from 'child_process';
-import { readFileSync } from 'fs';
+import { readFileSync, statSync } from 'fs';
+import { resolve } from 'path';
 
 import { findVenvExecutable } from '../notebook/localServer';
 import { writeSample } from '../trace/recorder';
 import type { ISample, IVerification } from '../trace/types';
 import { connect, parseOptions, UsageError } from './connect';
 
-export const VERIFY_USAGE = `Usage: aiev verify FILE.json [--server-url URL --token TOKEN] [--timeout SECONDS]
+export const VERIFY_USAGE = `Usage: aiev verify FILE.json [--attachments-dir DIR | --server-url URL --token TOKEN] [--timeout SECONDS]
 
 Replays the record's final notebook top to bottom in a fresh kernel, compares outputs with the recorded ones
 after normalisation, runs the task's tests, and writes the verification block (verdict verified, diverged,
 failed or unverified) back into FILE.json. Without --server-url it runs the verifier of this project's Python
 environment; with it, the server's /aiev/verify route (the server needs jupyterlab-aiev installed).
 
+The task's attachments (the files its code reads, task.attachments) are copied into the fresh folder when their
+sha256 matches: from FILE.json's own folder, or from --attachments-dir DIR (the server route copies none).
+
 Exit status: 0 verified, 1 not verified, 2 bad usage or unreadable input.`;
 
 /** One record's answer from `verifyManyLocally`: its verification block, or why there is none. */
 export type VerifyResult = IVerification | Error;
+
+/** Options of `verifyManyLocally`. */
+export interface IVerifyLocallyOptions {
+  /** Folder every record's attachments are copied from (`--attachments-dir`); default each record's own folder. */
+  attachmentsDir?: string;
+}
 
 /**
  * Replay records through ONE `python -m python_kernel_bridge verify --write --jsonl` process (Python's start-up
@@ -30,7 +40,8 @@ export function verifyManyLocally(
   paths: string[],
   timeoutSeconds: number,
   jobs: number,
-  onResult: (index: number, result: VerifyResult) => void
+  onResult: (index: number, result: VerifyResult) => void,
+  options: IVerifyLocallyOptions = {}
 ): Promise<void> {
   const indexOf = new Map(paths.map((path, index) => [path, index]));
   if (indexOf.size !== paths.length || paths.some(path => path.includes('\n'))) {
@@ -41,6 +52,9 @@ export function verifyManyLocally(
   }
   return new Promise((resolve, reject) => {
     const args = ['-m', 'python_kernel_bridge', 'verify', '--files-from', '-', '--timeout', String(timeoutSeconds)];
+    if (options.attachmentsDir !== undefined) {
+      args.push('--attachments-dir', options.attachmentsDir);
+    }
     const child = spawn(findVenvExecutable('python'), [...args, '--jobs', String(jobs), '--write', '--jsonl'], {
       stdio: ['pipe', 'pipe', 'pipe']
     });
@@ -122,9 +136,9 @@ export function verifyManyLocally(
 }
 
 /** Replay one record through `python -m python_kernel_bridge verify` (`verifyManyLocally` of one path). */
-export async function verifyLocally(path: string, timeoutSeconds: number): Promise<IVerification> {
+export async function verifyLocally(path: string, timeoutSeconds: number, options: IVerifyLocallyOptions = {}): Promise<IVerification> {
   const results: VerifyResult[] = [];
-  await verifyManyLocally([path], timeoutSeconds, 1, (_index, result) => results.push(result));
+  await verifyManyLocally([path], timeoutSeconds, 1, (_index, result) => results.push(result), options);
   if (results[0] instanceof Error) {
     throw results[0];
   }
@@ -133,7 +147,12 @@ export async function verifyLocally(path: string, timeoutSeconds: number): Promi
 
 /** `aiev verify`: returns the exit status. */
 export async function verifyCommand(argv: string[], log: (line: string) => void): Promise<number> {
-  const parsed = parseOptions(argv, { 'server-url': { type: 'string' }, token: { type: 'string' }, timeout: { type: 'string' } }, true);
+  const parsed = parseOptions(argv, {
+      'server-url': { type: 'string' },
+      token: { type: 'string' },
+      timeout: { type: 'string' },
+      'attachments-dir': { type: 'string' }
+    }, true);
   const [path, ...extra] = parsed.positionals;
   if (!path || extra.length) {
     throw new UsageError('give exactly one record file');
@@ -141,6 +160,13 @@ export async function verifyCommand(argv: string[], log: (line: string) => void)
   const timeout = Number(parsed.values.timeout ?? 120);
   if (!Number.isFinite(timeout) || timeout <= 0) {
     throw new UsageError(`--timeout takes a positive number of seconds, not '${parsed.values.timeout}'`);
+  }
+  const attachmentsDir = parsed.values['attachments-dir'] && resolve(parsed.values['attachments-dir']);
+  if (attachmentsDir !== undefined && parsed.values['server-url']) {
+    throw new UsageError('--attachments-dir works only without --server-url (the server route copies no attachments)');
+  }
+  if (attachmentsDir !== undefined && !statSync(attachmentsDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--attachments-dir ${parsed.values['attachments-dir']}: not a folder`);
   }
   let sample: ISample;
   try {
@@ -162,7 +188,7 @@ export async function verifyCommand(argv: string[], log: (line: string) => void)
     verification = (await response.json()) as IVerification;
     writeSample(path, { ...sample, verification });
   } else {
-    verification = await verifyLocally(path, timeout);
+    verification = await verifyLocally(path, timeout, { attachmentsDir });
   }
   log(`aiev verify: ${verification.verdict} (${path})`);
   return verification.verdict === 'verified' ? 0 : 1;

@@ -2,12 +2,15 @@
  * A notebook a person executed, as a sample: how classroom and analysis notebooks become training data. The
  * markdown before the first code cell is the task; every executed code cell is an assistant turn (the markdown just
  * before it as its text) with one `execute_cell` action and the execution as recorded in the file; markdown after
- * the last code cell is the answer. Nothing is re-run here: the replay verifier decides whether it holds.
+ * the last code cell is the answer. The files its code names in the notebook's folder are the task's attachments.
+ * Nothing is re-run here: the replay verifier decides whether it holds.
  */
 import type * as nbformat from '@jupyterlab/nbformat';
 import { createHash } from 'crypto';
+import { dirname } from 'path';
 
 import { actionKindOf } from './actionKind';
+import { findAttachments } from './attachments';
 import { buildFinalNotebook } from './finalNotebook';
 import { interactiveCounts } from './counts';
 import { CRITERIA_VERSION } from './recorder';
@@ -15,9 +18,12 @@ import { IAssistantStep, IExecutionStep, ISample, IStep, IToolDefinition, SAMPLE
 
 /** Options of `sampleFromNotebook`. */
 export interface IFromNotebookOptions {
-  /** Where the notebook came from (kept in `task.attachments` with its sha256 and used in the default task text). */
+  /**
+   * The notebook file on disk: the files its code reads are looked for in its folder (the working folder it ran
+   * in); its name is in the default task text.
+   */
   path: string;
-  /** The notebook file's bytes, for the sha256. */
+  /** The notebook file's bytes, for the sha256 in the sample's id (`nb-<sha256>`). */
   bytes: string;
   /** What a model would have seen of a cell's outputs (the agent's output shaping). */
   modelText: (outputs: nbformat.IOutput[]) => string;
@@ -48,7 +54,7 @@ export function sampleFromNotebook(notebook: nbformat.INotebookContent, options:
   steps.push({ type: 'user', text: prompt, time });
 
   let pendingText: string[] = [];
-  let executed = 0;
+  const codes: string[] = [];
   for (const cell of cells.slice(Math.max(firstCode, 0))) {
     if (cell.cell_type === 'markdown') {
       pendingText.push(sourceOf(cell));
@@ -59,8 +65,8 @@ export function sampleFromNotebook(notebook: nbformat.INotebookContent, options:
     if (cell.cell_type !== 'code' || !code.trim() || count === null) {
       continue; // raw cells, empty cells and cells never run have no execution to learn from
     }
-    executed++;
-    const callId = `nb_${executed}`;
+    codes.push(code);
+    const callId = `nb_${codes.length}`;
     const outputs = ((cell as nbformat.ICodeCell).outputs ?? []) as nbformat.IOutput[];
     const error = errorOf(outputs);
     const assistant: IAssistantStep = {
@@ -87,7 +93,7 @@ export function sampleFromNotebook(notebook: nbformat.INotebookContent, options:
     steps.push(assistant, execution);
     pendingText = [];
   }
-  if (!executed) {
+  if (!codes.length) {
     throw new Error('the notebook has no executed code cell');
   }
   const answer = pendingText.join('\n\n').trim();
@@ -107,7 +113,7 @@ export function sampleFromNotebook(notebook: nbformat.INotebookContent, options:
       sampling: {},
       system_prompt_id: 'native-v1'
     },
-    task: { prompt, attachments: [{ path: options.path, sha256 }], tags: ['notebook'] },
+    task: { prompt, attachments: findAttachments(codes, dirname(options.path)), tags: ['notebook'] },
     tools: options.tools,
     steps,
     notebook: buildFinalNotebook(steps, notebook),

@@ -102,6 +102,9 @@ function applyLine(sample: ISample | null, line: ILogLine): ISample {
     case 'notebook':
       sample.notebook = line.payload as nbformat.INotebookContent;
       break;
+    case 'attachments':
+      sample.task = { ...sample.task, attachments: line.payload as ITask['attachments'] };
+      break;
     case 'finish':
       sample.outcome = line.payload as IOutcome;
       break;
@@ -233,6 +236,11 @@ export class SessionRecorder {
   /** Sets (or replaces) the final notebook. */
   setNotebook(notebook: nbformat.INotebookContent): void {
     this._record('notebook', notebook, 'notebook', this._time());
+  }
+
+  /** Sets (or replaces) the task's attachments, once the files the session read are known. */
+  setAttachments(attachments: ITask['attachments']): void {
+    this._record('attachments', attachments, 'task.attachments', this._time());
   }
 
   /** Ends the session: stores the outcome and returns the record (verdict `unverified`, counts filled). */

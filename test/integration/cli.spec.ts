@@ -1,8 +1,10 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { createHash } from 'crypto';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
+import { SessionRecorder } from '../../src/trace/recorder';
 import type { ISample } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
 import { IScriptedModel, ScriptEntry, startScriptedModel } from '../scripted-model/server';
@@ -89,6 +91,35 @@ describe('aiev run (the built CLI, a private Jupyter server, the scripted model)
     expect(model!.requests[0].headers.authorization).toBe(`Bearer ${API_KEY}`);
     for (const [path, text] of filesUnder(cwd)) {
       expect({ path, leaked: text.includes(API_KEY) }).toEqual({ path, leaked: false });
+    }
+  });
+
+  it('attaches the files the code read that were there before the run, not those it wrote; verify finds them', async () => {
+    const csv = 'x\n1\n2\n3\n';
+    writeFileSync(join(cwd, 'data.csv'), csv);
+    const read = "import csv\nrows = list(csv.DictReader(open('data.csv')))\nopen('count.txt', 'w').write(str(len(rows)))";
+    const result = await runWith([
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: read } }] },
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: "print(open('count.txt').read(), 'rows')" } }] },
+      { toolCalls: [{ name: 'final_answer', arguments: { answer: '3 rows' } }] }
+    ]);
+    expect(result.code).toBe(0);
+    const sample = JSON.parse(readFileSync(join(cwd, 'task.json'), 'utf8')) as ISample;
+    expect(existsSync(join(cwd, 'count.txt'))).toBe(true);
+    expect(sample.task.attachments).toEqual([{ path: 'data.csv', sha256: createHash('sha256').update(csv).digest('hex') }]);
+    expect(SessionRecorder.fromLog(join(cwd, 'task.events.jsonl')).task).toEqual(sample.task);
+    // The record beside its data replays; moved away, it needs --attachments-dir.
+    const verify = (args: string[], at: string) => finished(start(['verify', ...args], at, {}));
+    expect((await verify(['task.json'], cwd)).code).toBe(0);
+    const elsewhere = mkdtempSync(join(tmpdir(), 'aiev-cli-moved-'));
+    try {
+      copyFileSync(join(cwd, 'task.json'), join(elsewhere, 'task.json'));
+      expect((await verify(['task.json'], elsewhere)).code).toBe(1);
+      const moved = await verify(['task.json', '--attachments-dir', cwd], elsewhere);
+      expect(moved.stderr).toContain('aiev verify: verified');
+      expect(moved.code).toBe(0);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
     }
   });
 

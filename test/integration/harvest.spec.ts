@@ -1,9 +1,11 @@
 import childProcess, { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { harvestCommand } from '../../src/cli/harvest';
+import { harvestCommand, readInput } from '../../src/cli/harvest';
+import { findAttachments } from '../../src/trace/attachments';
 import { writeSample } from '../../src/trace/recorder';
 import type { IDatasetSummary } from '../../src/trace/datasetSummary';
 import { runScripted } from '../helpers/agentHarness';
@@ -95,5 +97,48 @@ describe('aiev harvest over a folder of good, broken and duplicate inputs', () =
     const summary = JSON.parse(readFileSync(join(dir, 'verified.summary.json'), 'utf8')) as IDatasetSummary;
     expect(summary.filtered.not_verified).toBe(1);
     expect(readFileSync(join(dir, 'verified.ids'), 'utf8').trim().split('\n')).not.toContain(ids.random);
+  });
+});
+
+describe('aiev harvest --verify: a notebook and a record that read a data file beside them', () => {
+  const server = withTestServer();
+  const CSV = 'x\n1\n2\n3\n';
+  const READ = "import csv\nrows = list(csv.DictReader(open('data.csv')))\nprint(len(rows), 'rows')";
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'aiev-harvest-attach-'));
+    for (const folder of ['class', 'orphan', 'runs']) {
+      mkdirSync(join(dir, folder));
+    }
+    // Really executed: a kernel working in a folder that holds data.csv.
+    writeFileSync(join(server().rootDir, 'data.csv'), CSV);
+    const ran = await runScripted(server(), [run(READ), run("print(sum(float(r['x']) for r in rows) / len(rows))"), finish('2.0')]);
+    const notebook = ran.savedNotebook;
+    notebook.cells.unshift({ cell_type: 'markdown', id: 'intro', metadata: {}, source: 'The mean of x in data.csv.' });
+    writeFileSync(join(dir, 'class', 'student.ipynb'), JSON.stringify(notebook));
+    writeFileSync(join(dir, 'class', 'data.csv'), CSV);
+    writeFileSync(join(dir, 'orphan', 'student.ipynb'), JSON.stringify(notebook)); // its data.csv is not there
+    const codes = ran.sample.steps.flatMap(s => (s.type === 'execution' ? [s.code] : []));
+    const record = { ...ran.sample, task: { ...ran.sample.task, attachments: findAttachments(codes, server().rootDir) } };
+    writeSample(join(dir, 'runs', 'agent.aiev.json'), record);
+    writeFileSync(join(dir, 'runs', 'data.csv'), CSV);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('attaches data.csv (not the notebook), copies it for the replay, and verifies', async () => {
+    const data = { path: 'data.csv', sha256: createHash('sha256').update(CSV).digest('hex') };
+    expect(readInput(join(dir, 'class', 'student.ipynb')).task.attachments).toEqual([data]);
+    expect(readInput(join(dir, 'orphan', 'student.ipynb')).task.attachments).toEqual([]);
+    expect(readInput(join(dir, 'runs', 'agent.aiev.json')).task.attachments).toEqual([data]);
+
+    const out = join(dir, 'dataset.jsonl');
+    const folders = ['class', 'orphan', 'runs'].map(folder => join(dir, folder));
+    expect(await harvestCommand([...folders, '--out', out, '--format', 'hf-jupyter-agent', '--verify'], () => undefined)).toBe(0);
+    const rows = readFileSync(out, 'utf8').trim().split('\n').map(line => JSON.parse(line));
+    expect(rows.map(row => row.files_used)).toEqual([['data.csv'], [], ['data.csv']]);
+    const summary = JSON.parse(readFileSync(join(dir, 'dataset.summary.json'), 'utf8')) as IDatasetSummary;
+    // The orphan's cell cannot open data.csv: failed. The other two replay with their copy of it.
+    expect(summary.by_verdict).toEqual({ verified: 2, diverged: 0, failed: 1, unverified: 0 });
   });
 });

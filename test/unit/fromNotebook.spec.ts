@@ -1,3 +1,8 @@
+import { createHash } from 'crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
 import { TOOL_DEFINITIONS } from '../../src/agent/tools';
 import { sampleFromNotebook } from '../../src/trace/fromNotebook';
 import { validateSample } from '../../src/trace/validate';
@@ -46,7 +51,23 @@ describe('sampleFromNotebook', () => {
     expect(second.type === 'assistant' && second.text).toBe('Fix the parenthesis:');
     expect(sample.outcome).toEqual({ reason: 'final_answer', answer: 'The mean is 2.5.' });
     expect(sample.verification.interactive).toMatchObject({ turns: 2, executions: 2, errors: 1, fixes: 1 });
-    expect(sample.task.attachments[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(sample.task.attachments).toEqual([]); // its code reads no file
+  });
+
+  it('attaches the files its code reads from the notebook\'s folder, not the notebook itself', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'aiev-nb-'));
+    try {
+      writeFileSync(join(folder, 'data.csv'), 'x\n1\n2\n');
+      const reads = { ...notebook, cells: [md('Mean of x.'), code('r', "import csv\nrows = list(csv.DictReader(open('data.csv')))", 1)] };
+      const bytes = JSON.stringify(reads);
+      writeFileSync(join(folder, 'ex.ipynb'), bytes);
+      const withData = sampleFromNotebook(reads as any, { path: join(folder, 'ex.ipynb'), bytes, modelText: () => '', tools: [], appVersion: '0' });
+      const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+      expect(withData.task.attachments).toEqual([{ path: 'data.csv', sha256: sha('x\n1\n2\n') }]);
+      expect(withData.id).toBe(`nb-${sha(bytes).slice(0, 32)}`);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('keeps only what ran successfully in the final notebook', () => {

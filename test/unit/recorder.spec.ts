@@ -344,6 +344,23 @@ describe('SessionRecorder', () => {
     expect(() => recorder.finish({ reason: 'error' })).toThrow(/twice/);
   });
 
+  it('sets the task attachments at the end, in the log too', () => {
+    const logPath = join(dir, 'attached.jsonl');
+    const recorder = new SessionRecorder({
+      logPath,
+      source: { app: 't', app_version: '0', model: 'm', provider_host: 'h', tool_mode: 'native', stream: true, sampling: {}, system_prompt_id: 'p' },
+      task: { prompt: 'p', attachments: [], tags: ['x'] },
+      tools: [],
+      outputsCapBytes: 1000,
+      now: clock()
+    });
+    const attachments = [{ path: 'data.csv', sha256: 'c'.repeat(64) }];
+    recorder.setAttachments(attachments);
+    const sample = recorder.finish({ reason: 'final_answer', answer: '' });
+    expect(sample.task).toEqual({ prompt: 'p', attachments, tags: ['x'] });
+    expect(SessionRecorder.fromLog(logPath)).toEqual(sample);
+  });
+
   it('returns copies: mutating a returned step does not change the record', () => {
     const { recorder } = recordSession(dir);
     const step = recorder.user('extra');
