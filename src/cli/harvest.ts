@@ -1,6 +1,6 @@
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
-import { constants, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
+import { constants, copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, extname, join, resolve } from 'path';
 
@@ -8,7 +8,7 @@ import { version } from '../../package.json';
 import { shapeOutputs } from '../agent/shaping';
 import { TOOL_DEFINITIONS } from '../agent/tools';
 import { findVenvExecutable } from '../notebook/localServer';
-import { isSafeAttachmentPath } from '../trace/attachments';
+import { attachmentSource } from '../trace/attachments';
 import { DatasetSummary } from '../trace/datasetSummary';
 import { sampleFromNotebook } from '../trace/fromNotebook';
 import { dialogueKey, EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
@@ -115,21 +115,29 @@ function jsonlToParquet(jsonl: string, parquet: string): Promise<void> {
 }
 
 /**
- * Stage one sample for replay: `folder/record.json` and a copy of each of its attachments from `from` (the input's
- * own folder) at `folder/<path>`; unsafe paths, `record.json` itself and missing files are skipped (the verifier
- * reports them).
+ * Stage one sample for replay: `folder/record.json` and each of its attachments from `from` (the input's own
+ * folder) at `folder/<path>`, hard-linked (the verifier only reads them; a copy when `from` is on another file
+ * system); unsafe paths, files whose real path leads out of `from`, `record.json` itself and missing files are
+ * skipped (the verifier reports them).
  */
 function stageSample(sample: ISample, from: string, folder: string): string {
   const file = join(folder, 'record.json');
   writeSample(file, sample);
   for (const { path } of sample.task.attachments) {
-    if (isSafeAttachmentPath(path) && path !== 'record.json') {
+    const source = path === 'record.json' ? null : attachmentSource(from, path);
+    if (!source) {
+      continue;
+    }
+    const target = join(folder, path);
+    try {
+      mkdirSync(dirname(target), { recursive: true });
       try {
-        mkdirSync(dirname(join(folder, path)), { recursive: true });
-        copyFileSync(join(from, path), join(folder, path), constants.COPYFILE_FICLONE);
+        linkSync(source, target);
       } catch {
-        continue;
+        copyFileSync(source, target, constants.COPYFILE_FICLONE);
       }
+    } catch {
+      continue;
     }
   }
   return file;

@@ -119,6 +119,22 @@ function relativeName(literal: string, folder: string, real: string): string | n
   return name.split('/').includes('..') || !isSafeAttachmentPath(normal) ? null : normal;
 }
 
+/**
+ * The real path of the attachment `path` in `folder` when it is a safe relative path naming a regular file whose
+ * real path stays inside the folder's (no symlink leads out); null otherwise (also when it does not exist).
+ */
+export function attachmentSource(folder: string, path: string): string | null {
+  if (!isSafeAttachmentPath(path)) {
+    return null;
+  }
+  try {
+    const source = realpathSync(join(folder, path));
+    return inside(realpathSync(folder), source) && statSync(source).isFile() ? source : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The sha256 of a file's bytes, read in chunks. */
 function sha256Of(path: string): string {
   const hash = createHash('sha256');
@@ -159,11 +175,14 @@ export function findAttachments(codes: string[], folder: string, options: IFindA
   }
   const attachments: IAttachment[] = [];
   for (const name of [...names].sort()) {
-    const file = join(base, name);
+    const file = attachmentSource(base, name);
+    if (!file) {
+      continue;
+    }
     try {
       const stat = statSync(file);
       const fresh = options.modifiedBefore && stat.mtimeMs >= options.modifiedBefore.getTime();
-      if (!stat.isFile() || stat.size > maxFile || stat.size > budget || fresh || !inside(real, realpathSync(file))) {
+      if (stat.size > maxFile || stat.size > budget || fresh) {
         continue;
       }
       attachments.push({ path: name, sha256: sha256Of(file) });

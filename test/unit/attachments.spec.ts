@@ -1,9 +1,9 @@
 import { createHash } from 'crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { findAttachments, isSafeAttachmentPath, pythonStringLiterals } from '../../src/trace/attachments';
+import { attachmentSource, findAttachments, isSafeAttachmentPath, pythonStringLiterals } from '../../src/trace/attachments';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -84,5 +84,16 @@ describe('findAttachments', () => {
 
   it('finds nothing in a folder that does not exist', () => {
     expect(findAttachments([`open('data.csv')`], join(root, 'nope'))).toEqual([]);
+  });
+
+  it('attachmentSource: the real file for a safe path inside the folder, else null', () => {
+    symlinkSync(join(root, 'secret.txt'), join(folder, 'link.txt'));
+    symlinkSync(join(folder, 'data.csv'), join(folder, 'alias.csv'));
+    expect(attachmentSource(folder, 'data.csv')).toBe(realpathSync(join(folder, 'data.csv')));
+    expect(attachmentSource(folder, 'alias.csv')).toBe(realpathSync(join(folder, 'data.csv')));
+    expect(attachmentSource(folder, 'sub/more.txt')).toBe(realpathSync(join(folder, 'sub', 'more.txt')));
+    for (const path of ['link.txt', '../secret.txt', 'sub', 'missing.csv', '/etc/hostname', '']) {
+      expect([path, attachmentSource(folder, path)]).toEqual([path, null]);
+    }
   });
 });
