@@ -11,6 +11,7 @@ import { join, resolve } from 'path';
 
 import { ServerConnection } from '@jupyterlab/services';
 
+import { settingsFor } from '../src/cli/connect';
 import { ILocalJupyterServer, startLocalJupyterServer } from '../src/notebook/localServer';
 import type { RawZmqSampler } from './rawZmq';
 
@@ -130,13 +131,7 @@ export function splitRuns(runs: number, rounds = 4): number[] {
 /** Start a private server with the bridge extension, TCP_NODELAY on or off (AIEV_KERNEL_NODELAY). */
 export async function startBenchServer(nodelay: boolean): Promise<IBenchServer> {
   const server = await startLocalJupyterServer({ jupyter: JUPYTER, env: { AIEV_KERNEL_NODELAY: nodelay ? '1' : '0' } });
-  const settings = ServerConnection.makeSettings({
-    baseUrl: server.baseUrl,
-    wsUrl: server.baseUrl.replace(/^http/, 'ws'),
-    token: server.token,
-    appendToken: true
-  });
-  return { ...server, settings, nodelay, stop: server.stop };
+  return { ...server, settings: settingsFor(server.baseUrl, server.token), nodelay, stop: server.stop };
 }
 
 /** Run a process to its end; its stdout, stderr and exit code. Rejects when it cannot start. */

@@ -15,7 +15,8 @@
  */
 import { Kernel, KernelManager, KernelMessage, ServerConnection } from '@jupyterlab/services';
 
-import { fmt, IBenchContext, IBenchModule, IBenchServer, IModuleResult, IStats, msWithP90, nowMs, splitRuns, stats } from './common';
+import { settingsFor } from '../src/cli/connect';
+import { fmt, IBenchContext, IBenchModule, IModuleResult, IStats, msWithP90, nowMs, splitRuns, stats } from './common';
 import type { IRawBlock } from './rawZmq';
 
 /** One variant's measurements. */
@@ -27,32 +28,6 @@ export interface IRttResult {
   kernelBusyToIdle: IStats | null;
   /** Median of each interleaved block, in order (shows drift and noise). */
   blockMedians: number[];
-}
-
-/** The part of `ws` (what @jupyterlab/services uses in Node; no @types/ws here) this file needs. */
-interface INodeWebSocket {
-  readyState: number;
-  on(event: 'message', listener: () => void): void;
-  pong(): void;
-}
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const NodeWebSocket: (new (address: string, protocols?: string | string[]) => INodeWebSocket) & { OPEN: number } = require('ws');
-
-/**
- * A `ws` client that sends an unsolicited pong (RFC 6455 5.5.3: no answer expected) after every frame it
- * receives: the TCP ACK of that frame rides on the pong at once instead of waiting for the delayed-ACK timer, so
- * the server's Nagle algorithm releases the next frame. (A ping would do the same but draws a pong from the
- * server, itself a small unacknowledged frame that holds back the next execution's first message.)
- */
-class AckingWebSocket extends NodeWebSocket {
-  constructor(address: string, protocols?: string | string[]) {
-    super(address, protocols);
-    this.on('message', () => {
-      if (this.readyState === NodeWebSocket.OPEN) {
-        this.pong();
-      }
-    });
-  }
 }
 
 /** Samples of executions, pooled over blocks. */
@@ -165,16 +140,6 @@ function subMs(iso: string): number {
   return match ? Number(`0.${match[1]}`) : 0;
 }
 
-function ackingSettings(server: IBenchServer): ServerConnection.ISettings {
-  return ServerConnection.makeSettings({
-    baseUrl: server.settings.baseUrl,
-    wsUrl: server.settings.wsUrl,
-    token: server.settings.token,
-    appendToken: true,
-    WebSocket: AckingWebSocket as unknown as typeof globalThis.WebSocket
-  });
-}
-
 /** The raw ZMQ blocks of this module, as a result like the others. */
 function rawResult(blocks: IRawBlock[]): IRttResult {
   const pool = new Pool();
@@ -196,7 +161,7 @@ export const kernelRtt: IBenchModule = {
     const variants: [string, ServerConnection.ISettings][] = [
       ['NODELAY on', withNodelay.settings],
       ['NODELAY off', withoutNodelay.settings],
-      ['NODELAY off, client acks', ackingSettings(withoutNodelay)]
+      ['NODELAY off, client acks', settingsFor(withoutNodelay.baseUrl, withoutNodelay.token, { ackFrames: true })]
     ];
     const probes: ServerKernelProbe[] = [];
     const raw: IRawBlock[] = [];

@@ -11,7 +11,7 @@ from jupyter_client.kernelspec import NoSuchKernel
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from . import __version__
+from . import __version__, nodelay
 from .replay import ReplayStartError
 from .verify import InvalidSample, averify_sample, check_sample
 
@@ -19,7 +19,9 @@ NAMESPACE = "aiev"
 
 
 class StatusHandler(APIHandler):
-    """``GET /aiev/status``: the bridge's version and the server's Python, for the sidebar's health line."""
+    """``GET /aiev/status``: the bridge's version and the server's Python, for the sidebar's health line, and
+    whether this server sets TCP_NODELAY on kernel websockets (``kernel_nodelay``; clients of a server without it
+    ack every frame instead, see ``nodelay.py``)."""
 
     @tornado.web.authenticated
     def get(self):
@@ -30,6 +32,7 @@ class StatusHandler(APIHandler):
                     "version": __version__,
                     "python": platform.python_version(),
                     "executable": sys.executable,
+                    "kernel_nodelay": bool(self.settings.get(nodelay.SETTING, False)),
                 }
             )
         )

@@ -6,6 +6,8 @@ export interface IBridgeStatus {
   name: string;
   version: string;
   python: string;
+  /** Whether the server sets TCP_NODELAY on kernel websockets (python_kernel_bridge/nodelay.py). */
+  kernel_nodelay: boolean;
 }
 
 /** Connection state of the sidebar to the server bridge. */

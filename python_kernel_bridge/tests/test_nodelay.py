@@ -63,6 +63,7 @@ async def _close(jp_fetch, client, kernel_id):
 @pytest.mark.parametrize("subprotocols", [[V1], None], ids=["v1-protocol", "legacy-json-protocol"])
 async def test_kernel_websocket_has_nodelay(jp_serverapp, jp_fetch, jp_ws_fetch, subprotocols):
     assert jp_serverapp.web_app.settings[nodelay.SETTING] is True
+    assert json.loads((await jp_fetch("aiev", "status")).body)["kernel_nodelay"] is True
     handler, client, kernel_id = await _kernel_websocket(jp_fetch, jp_ws_fetch, subprotocols)
     try:
         assert isinstance(handler, KernelWebsocketHandler)
@@ -75,6 +76,7 @@ async def test_kernel_websocket_has_nodelay(jp_serverapp, jp_fetch, jp_ws_fetch,
 @pytest.mark.parametrize("nodelay_config", [{"KernelNoDelay": {"enabled": False}}])
 async def test_opt_out_by_config(jp_serverapp, jp_fetch, jp_ws_fetch, nodelay_config):
     assert jp_serverapp.web_app.settings[nodelay.SETTING] is False
+    assert json.loads((await jp_fetch("aiev", "status")).body)["kernel_nodelay"] is False  # clients ack instead
     handler, client, kernel_id = await _kernel_websocket(jp_fetch, jp_ws_fetch, [V1])
     try:
         assert not _nodelay_on(handler)

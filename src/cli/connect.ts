@@ -2,6 +2,8 @@
 import { ServerConnection } from '@jupyterlab/services';
 import { parseArgs, ParseArgsConfig } from 'util';
 
+import { AckingWebSocket } from '../notebook/ackingWebSocket';
+
 /** A problem the user can fix: printed as one line, no stack trace. */
 export class UsageError extends Error {}
 
@@ -34,15 +36,35 @@ export async function connect(serverUrl: string, token: string): Promise<ServerC
   if (!response.ok) {
     throw new UsageError(`the Jupyter server at ${baseUrl} answered HTTP ${response.status} to /api/status`);
   }
-  return settingsFor(baseUrl, token);
+  return settingsFor(baseUrl, token, { ackFrames: !(await hasKernelNoDelay(baseUrl, token)) });
+}
+
+/** Whether the server runs the bridge with TCP_NODELAY on its kernel websockets (`kernel_nodelay` of /aiev/status). */
+async function hasKernelNoDelay(baseUrl: string, token: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${baseUrl}aiev/status`, { headers: token ? { Authorization: `token ${token}` } : {} });
+    return response.ok && (await response.json()).kernel_nodelay === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Options of `settingsFor`. */
+export interface ISettingsOptions {
+  /**
+   * Answer every kernel websocket frame with a pong (`AckingWebSocket`): for servers without the bridge's
+   * TCP_NODELAY, where each execution would otherwise stall ~40 ms. Default false.
+   */
+  ackFrames?: boolean;
 }
 
 /** `@jupyterlab/services` settings for a server URL and token. */
-export function settingsFor(baseUrl: string, token: string): ServerConnection.ISettings {
+export function settingsFor(baseUrl: string, token: string, options: ISettingsOptions = {}): ServerConnection.ISettings {
   return ServerConnection.makeSettings({
     baseUrl,
     wsUrl: baseUrl.replace(/^http/, 'ws'),
     token,
-    appendToken: true
+    appendToken: true,
+    ...(options.ackFrames ? { WebSocket: AckingWebSocket as unknown as typeof WebSocket } : {})
   });
 }

@@ -1,5 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
+import { settingsFor } from '../../src/cli/connect';
 import { ILocalJupyterServer, startLocalJupyterServer } from '../../src/notebook/localServer';
 
 /** A real Jupyter server on loopback for one test file, with `@jupyterlab/services` settings for it. */
@@ -7,23 +8,20 @@ export interface ITestServer extends ILocalJupyterServer {
   settings: ServerConnection.ISettings;
 }
 
-/** Start a real `jupyter server` (the project's venv) with the bridge extension loaded. */
-export async function startTestServer(): Promise<ITestServer> {
-  const server = await startLocalJupyterServer();
-  const settings = ServerConnection.makeSettings({
-    baseUrl: server.baseUrl,
-    wsUrl: server.baseUrl.replace(/^http/, 'ws'),
-    token: server.token,
-    appendToken: true
-  });
-  return { ...server, settings, stop: server.stop };
+/** Start a real `jupyter server` (the project's venv) with the bridge extension loaded; `env` for the server. */
+export async function startTestServer(env?: NodeJS.ProcessEnv): Promise<ITestServer> {
+  const server = await startLocalJupyterServer({ env });
+  return { ...server, settings: settingsFor(server.baseUrl, server.token), stop: server.stop };
 }
 
-/** One real server for the enclosing `describe` block (started in beforeAll, stopped in afterAll); call the getter in tests. */
-export function withTestServer(): () => ITestServer {
+/**
+ * One real server for the enclosing `describe` block (started in beforeAll, stopped in afterAll; `env` for the
+ * server); call the getter in tests.
+ */
+export function withTestServer(env?: NodeJS.ProcessEnv): () => ITestServer {
   let server: ITestServer | undefined;
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer(env);
   });
   afterAll(async () => {
     await server?.stop();
