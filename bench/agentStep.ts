@@ -8,7 +8,9 @@
  * each step into: model round trip, kernel execution (driver.execute), notebook save (contents API), recording
  * (recorder calls, event-log appends included) and the rest (shaping, the agent's bookkeeping).
  *
- * Variants: as shipped (server with TCP_NODELAY) and a stock server (no NODELAY).
+ * Variants: as shipped (server with TCP_NODELAY); a stock server (no NODELAY) with plain `@jupyterlab/services`
+ * settings; and that stock server with the settings `aiev run --server-url` gives it (`connect`: every kernel frame
+ * acked with a pong, `AckingWebSocket`).
  *
  * The floor: a step cannot be shorter than its two round trips in sequence: the model's (the same `ChatClient`
  * sending the conversation the agent sent at its median step, to a fresh scripted-model process) then the
@@ -25,6 +27,7 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/reso
 
 import { Agent } from '../src/agent/agent';
 import { runSource } from '../src/agent/source';
+import { settingsFor } from '../src/cli/connect';
 import { TOOL_DEFINITIONS } from '../src/agent/tools';
 import { ChatClient } from '../src/llm/client';
 import { HeadlessNotebookDriver } from '../src/notebook/headless';
@@ -73,7 +76,14 @@ function summarise(sessions: IStepRow[][]): IVariantResult {
   };
 }
 
-async function runSession(ctx: IBenchContext, name: string, nodelay: boolean, warmups: number, runs: number): Promise<ISessionResult> {
+async function runSession(
+  ctx: IBenchContext,
+  name: string,
+  nodelay: boolean,
+  ackFrames: boolean,
+  warmups: number,
+  runs: number
+): Promise<ISessionResult> {
   const server = await ctx.server(nodelay);
   const total = warmups + runs;
   const session = `agent-${name}-${++sessionCounter}`;
@@ -86,7 +96,8 @@ async function runSession(ctx: IBenchContext, name: string, nodelay: boolean, wa
     secrets: [],
     outputsCapBytes: 5 * 1024 * 1024
   });
-  const driver = await HeadlessNotebookDriver.open({ settings: server.settings, path: `bench-${session}.ipynb` });
+  const settings = ackFrames ? settingsFor(server.baseUrl, server.token, { ackFrames }) : server.settings;
+  const driver = await HeadlessNotebookDriver.open({ settings, path: `bench-${session}.ipynb` });
   const client = new ChatClient({ baseURL: model.baseUrl, apiKey: 'bench', model: 'scripted', stream: true });
 
   // The conversation of the median measured step, copied when that request is made (before the agent appends).
@@ -257,8 +268,9 @@ export const agentStep: IBenchModule = {
   title: 'one full agent step (Agent + headless driver + recorder, instant scripted model) and its floor',
   async run(ctx: IBenchContext): Promise<IModuleResult> {
     const variants = [
-      { name: 'nodelay', nodelay: true },
-      { name: 'no-nodelay', nodelay: false }
+      { name: 'nodelay', nodelay: true, ackFrames: false },
+      { name: 'no-nodelay', nodelay: false, ackFrames: false },
+      { name: 'no-nodelay-acking', nodelay: false, ackFrames: true }
     ] as const;
     const sessions: IStepRow[][][] = variants.map(() => []);
     const floorSamples = Object.fromEntries(FLOOR_KEYS.map(k => [k, [] as number[]])) as Record<keyof IFloorBlock, number[]>;
@@ -275,7 +287,7 @@ export const agentStep: IBenchModule = {
         await ctx.rawZmq.sample(runs);
         let conversation: ChatCompletionMessageParam[] = [];
         for (const [i, v] of variants.entries()) {
-          const session = await runSession(ctx, v.name, v.nodelay, warmups, runs);
+          const session = await runSession(ctx, v.name, v.nodelay, v.ackFrames, warmups, runs);
           sessions[i].push(session.rows);
           if (v.nodelay) {
             conversation = session.medianConversation;
@@ -290,7 +302,7 @@ export const agentStep: IBenchModule = {
     } finally {
       await probe.close();
     }
-    const [shipped, stock] = sessions.map(summarise);
+    const [shipped, stock, stockAcking] = sessions.map(summarise);
     const floor = Object.fromEntries(FLOOR_KEYS.map(k => [k, stats(floorSamples[k])])) as Record<keyof IFloorBlock, IStats>;
     const round3 = (x: number) => Math.round(x * 1000) / 1000;
     const aloneSum = round3(floor.kernelAlone.median + floor.modelAlone.median);
@@ -311,6 +323,8 @@ export const agentStep: IBenchModule = {
         agent_step_ms_p90: shipped.step.p90,
         agent_step_without_nodelay_ms: stock.step.median,
         agent_step_without_nodelay_ms_p90: stock.step.p90,
+        agent_step_stock_server_acking_ms: stockAcking.step.median,
+        agent_step_stock_server_acking_ms_p90: stockAcking.step.p90,
         agent_step_model_ms: shipped.parts.model.median,
         agent_step_execute_ms: shipped.parts.execute.median,
         agent_step_save_ms: shipped.parts.save.median,
@@ -327,6 +341,7 @@ export const agentStep: IBenchModule = {
       ratios: {
         agent_step_ratio: 'agent_step_ms',
         agent_step_without_nodelay_ratio: 'agent_step_without_nodelay_ms',
+        agent_step_stock_server_acking_ratio: 'agent_step_stock_server_acking_ms',
         agent_step_floor_ratio: 'agent_step_floor_ms',
         agent_step_floor_alone_ratio: 'agent_step_floor_alone_ms'
       },
@@ -338,6 +353,11 @@ export const agentStep: IBenchModule = {
         { item: '    record (recorder + event log)', value: msWithP90(shipped.parts.record) },
         { item: '    other (shaping, loop)', value: msWithP90(shipped.parts.other) },
         { item: '(c) agent step, no NODELAY (stock)', value: msWithP90(stock.step), ratioOf: 'agent_step_without_nodelay_ms' },
+        {
+          item: '(c) agent step, stock server, CLI acks frames',
+          value: msWithP90(stockAcking.step),
+          ratioOf: 'agent_step_stock_server_acking_ms'
+        },
         { item: 'floor: model then kernel, no agent', value: msWithP90(floor.sequence), ratioOf: 'agent_step_floor_ms' },
         { item: '    model round trip', value: msWithP90(floor.sequenceModel) },
         { item: '    kernel round trip (services)', value: msWithP90(floor.sequenceKernel) },
@@ -350,6 +370,7 @@ export const agentStep: IBenchModule = {
       details: {
         shipped,
         stock_server: stock,
+        stock_server_acking: stockAcking,
         floor: { ...floor, messages_at_median_step: messagesAtMedian },
         warmup_steps_per_session: warmups
       },
