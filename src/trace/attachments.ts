@@ -5,7 +5,7 @@
  * that reads `data.csv` can replay. Node only (uses `fs`).
  */
 import { createHash } from 'crypto';
-import { closeSync, openSync, readSync, realpathSync, statSync } from 'fs';
+import { closeSync, openSync, readSync, realpathSync, Stats, statSync } from 'fs';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'path';
 
 import type { ITask } from './types';
@@ -135,6 +135,23 @@ export function attachmentSource(folder: string, path: string): string | null {
   }
 }
 
+/**
+ * sha256 of files already hashed by this process, by real path, size and mtime: many notebooks of a class share
+ * one dataset, and a harvest would otherwise read it once per notebook.
+ */
+const HASHED = new Map<string, string>();
+
+/** The sha256 of a file's bytes (`stat` is its stat), read in chunks unless this process hashed it as it is. */
+function cachedSha256(path: string, stat: Stats): string {
+  const key = `${path}\0${stat.size}\0${stat.mtimeMs}`;
+  let digest = HASHED.get(key);
+  if (digest === undefined) {
+    digest = sha256Of(path);
+    HASHED.set(key, digest);
+  }
+  return digest;
+}
+
 /** The sha256 of a file's bytes, read in chunks. */
 function sha256Of(path: string): string {
   const hash = createHash('sha256');
@@ -185,7 +202,7 @@ export function findAttachments(codes: string[], folder: string, options: IFindA
       if (stat.size > maxFile || stat.size > budget || fresh) {
         continue;
       }
-      attachments.push({ path: name, sha256: sha256Of(file) });
+      attachments.push({ path: name, sha256: cachedSha256(file, stat) });
       budget -= stat.size;
     } catch {
       continue; // gone, unreadable, or a name the file system refuses

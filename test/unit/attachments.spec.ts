@@ -96,4 +96,12 @@ describe('findAttachments', () => {
       expect([path, attachmentSource(folder, path)]).toEqual([path, null]);
     }
   });
+
+  it('hashes a file again once it changed (the per-process hash cache keys on size and mtime)', () => {
+    const first = findAttachments([`open('data.csv')`], folder);
+    expect(first).toEqual([{ path: 'data.csv', sha256: sha('a,b\n1,2\n') }]);
+    writeFileSync(join(folder, 'data.csv'), 'a,b\n3,4\n'); // same size, new bytes
+    utimesSync(join(folder, 'data.csv'), new Date(), new Date(Date.now() + 5000));
+    expect(findAttachments([`open('data.csv')`], folder)).toEqual([{ path: 'data.csv', sha256: sha('a,b\n3,4\n') }]);
+  });
 });
