@@ -3,6 +3,7 @@ import type * as nbformat from '@jupyterlab/nbformat';
 
 import { parseFencedBlocks } from '../../src/agent/fenced';
 import { shapeOutputs } from '../../src/agent/shaping';
+import { runSource } from '../../src/agent/source';
 import { actionKindOf, TOOL_DEFINITIONS } from '../../src/agent/tools';
 import { sampleFromNotebook } from '../../src/trace/fromNotebook';
 import { SessionRecorder } from '../../src/trace/recorder';
@@ -14,16 +15,14 @@ const PNG_1X1 =
 function recorder(id: string, mode: 'native' | 'fenced', prompt: string, tools: IToolDefinition[]): SessionRecorder {
   let tick = 0;
   return new SessionRecorder({
-    source: {
+    source: runSource({
       app: 'jupyterlab-aiev/test',
-      app_version: '0.1.0',
+      appVersion: '0.1.0',
       model: 'scripted',
-      provider_host: '127.0.0.1:9999',
-      tool_mode: mode,
-      stream: false,
-      sampling: {},
-      system_prompt_id: mode === 'native' ? 'native-v1' : 'fenced-v1'
-    },
+      baseUrl: 'http://127.0.0.1:9999/v1',
+      toolMode: mode,
+      stream: false
+    }),
     task: { prompt, attachments: [{ path: 'data/tips.csv', sha256: 'b'.repeat(64) }], tags: ['test'] },
     tools,
     outputsCapBytes: 100_000,

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'os';
 import { join } from 'path';
 
+import { runSource } from '../../src/agent/source';
 import { ILogLine, parseLog } from '../../src/trace/eventLog';
 import { interactiveCounts, RECOVERED_MESSAGE, SessionRecorder, writeSample } from '../../src/trace/recorder';
 import { IExecutionStep, ISample, IStep, SAMPLE_SCHEMA } from '../../src/trace/types';
@@ -32,16 +33,15 @@ function recordSession(dir: string): { recorder: SessionRecorder; sample: ISampl
   const logPath = join(dir, 'nested', 'run', 'session.events.jsonl');
   const recorder = new SessionRecorder({
     logPath,
-    source: {
+    source: runSource({
       app: 'jupyterlab-aiev/cli',
-      app_version: '0.1.0',
+      appVersion: '0.1.0',
       model: 'qwen2.5-coder-7b-instruct',
-      provider_host: 'localhost:8000',
-      tool_mode: 'native',
+      baseUrl: 'http://localhost:8000/v1',
+      toolMode: 'native',
       stream: false,
-      sampling: { temperature: 0.2, top_p: 0.95 },
-      system_prompt_id: 'native-v1'
-    },
+      sampling: { temperature: 0.2, top_p: 0.95 }
+    }),
     task: {
       prompt: "Describe seaborn's tips dataset.",
       system: `You are a data analyst. (debug: key=${API_KEY})`,

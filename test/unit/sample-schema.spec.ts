@@ -1,3 +1,4 @@
+import { runSource } from '../../src/agent/source';
 import { SessionRecorder } from '../../src/trace/recorder';
 import { ISample, SAMPLE_SCHEMA } from '../../src/trace/types';
 import { SAMPLE_JSON_SCHEMA, validateSample } from '../../src/trace/validate';
@@ -6,16 +7,14 @@ import { SAMPLE_JSON_SCHEMA, validateSample } from '../../src/trace/validate';
 function baseSample(): ISample {
   let tick = 0;
   const recorder = new SessionRecorder({
-    source: {
+    source: runSource({
       app: 'jupyterlab-aiev/test',
-      app_version: '0.1.0',
+      appVersion: '0.1.0',
       model: 'scripted',
-      provider_host: '127.0.0.1:9999',
-      tool_mode: 'native',
-      stream: false,
-      sampling: {},
-      system_prompt_id: 'native-v1'
-    },
+      baseUrl: 'http://127.0.0.1:9999/v1',
+      toolMode: 'native',
+      stream: false
+    }),
     task: { prompt: 'print 1/0', attachments: [{ path: 'data.csv', sha256: 'a'.repeat(64) }], tags: [] },
     tools: [{ type: 'function', function: { name: 'run_cell', description: 'Run code.', parameters: { type: 'object' } } }],
     outputsCapBytes: 1000,

@@ -1,5 +1,6 @@
 import type * as nbformat from '@jupyterlab/nbformat';
 
+import { runSource } from '../../src/agent/source';
 import { EXPORT_FORMATS, projectSample } from '../../src/trace/projections';
 import { redactSecrets } from '../../src/trace/redact';
 import { SessionRecorder } from '../../src/trace/recorder';
@@ -25,16 +26,15 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   };
   let tick = 0;
   const recorder = new SessionRecorder({
-    source: {
+    source: runSource({
       app: 'jupyterlab-aiev/cli',
-      app_version: '0.1.0',
+      appVersion: '0.1.0',
       model: 'qwen2.5-coder-7b-instruct',
-      provider_host: 'localhost:8000',
-      tool_mode: 'native',
+      baseUrl: 'http://localhost:8000/v1',
+      toolMode: 'native',
       stream: false,
-      sampling: { temperature: 0.2 },
-      system_prompt_id: 'native-v1'
-    },
+      sampling: { temperature: 0.2 }
+    }),
     task: {
       prompt: `Analyse the churn data. My OpenAI key is ${S.openaiLegacy} if you need it.`,
       system: 'You are a careful data scientist.',
