@@ -81,6 +81,10 @@ export class HeadlessNotebookDriver implements INotebookDriver {
     return new HeadlessNotebookDriver(options.path, model, contents, sessions, kernels, session, options);
   }
 
+  get lost(): AbortSignal {
+    return this._lost.signal;
+  }
+
   cells(): ICellSnapshot[] {
     return this._model.cells.map(cell => {
       const json = cell.toJSON() as nbformat.ICell;
@@ -346,6 +350,8 @@ export class HeadlessNotebookDriver implements INotebookDriver {
       kernel.statusChanged.connect(onStatus);
     });
   }
+
+  private readonly _lost = new AbortController();
 
   private _kernel(): Kernel.IKernelConnection {
     const kernel = this._session.kernel;

@@ -78,8 +78,26 @@ export interface INotebookDriver {
   save(): Promise<void>;
   /** The notebook as nbformat JSON. */
   toJSON(): nbformat.INotebookContent;
-  /** Shut the kernel session down and release connections. */
+  /**
+   * Aborted, with a `DriverLostError` as its reason, once the driver can no longer serve the session: its notebook
+   * was closed, or its kernel was changed, shut down or restarted by someone else (a restart the driver made
+   * itself, or the server's restart of a kernel that died during an execution, does not count). A session stops its
+   * run on it, saves the record and tells the user the reason's message.
+   */
+  readonly lost: AbortSignal;
+  /**
+   * Release what the driver holds. The headless driver shuts its kernel session down (it started it); the lab
+   * driver leaves the user's kernel running and only disconnects its listeners.
+   */
   dispose(): Promise<void>;
+}
+
+/** Why a driver was lost (the reason of `INotebookDriver.lost`); the message is for the user. */
+export class DriverLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DriverLostError';
+  }
 }
 
 /** A tool named a cell id the notebook does not have. */
