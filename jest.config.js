@@ -40,6 +40,15 @@ module.exports = {
       testEnvironment: 'node',
       setupFiles: [],
       testRegex: 'test/integration/.*\\.spec\\.ts$',
+      testPathIgnorePatterns: [...shared.testPathIgnorePatterns, '/test/integration/lab[^/]*\\.spec\\.ts$'],
+      setupFilesAfterEnv: ['<rootDir>/test/helpers/integration-setup.ts']
+    },
+    // The lab driver on real JupyterLab parts (document manager, notebook panel, rendermime) in jsdom, against a
+    // real Jupyter server and kernels on loopback.
+    {
+      ...shared,
+      displayName: 'lab',
+      testRegex: 'test/integration/lab[^/]*\\.spec\\.ts$',
       setupFilesAfterEnv: ['<rootDir>/test/helpers/integration-setup.ts']
     }
   ],
