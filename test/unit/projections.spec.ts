@@ -275,7 +275,7 @@ describe('sharegpt', () => {
     expect(JSON.parse(row.conversations[3].value)).toEqual({ name: 'edit_cell', arguments: { cell_id: 'c2', code: LOAD_FIXED } });
     expect(row.system).toBe(SYSTEM_PROMPTS['native-v1']);
     expect(JSON.parse(row.tools).map((t: any) => t.name).join(' ')).toBe(
-      'execute_cell edit_cell run_cell read_notebook restart_kernel final_answer'
+      'execute_cell edit_cell run_cell read_notebook inspect_variables restart_kernel final_answer'
     );
     expect(line(fencedSample(), 'sharegpt').tools).toBe('');
   });
