@@ -362,6 +362,42 @@ describe('SessionRecorder', () => {
     expect(recordFromLogFile(logPath)).toEqual(sample);
   });
 
+  it('continues after finish: a user turn reopens the record, the next finish ends it, the log rebuilds it', () => {
+    const { recorder, sample, logPath } = recordSession(dir);
+    expect(recorder.finished).toBe(true);
+    recorder.user('And the median bill?');
+    expect(recorder.finished).toBe(false);
+    expect(recorder.snapshot().outcome).toBeNull();
+    // Cut here (a reload): the log rebuilds the record with the second turn open, so it says it was recovered.
+    expect(recordFromLogFile(logPath).outcome).toEqual({ reason: 'error', message: RECOVERED_MESSAGE });
+    recorder.assistant({ text: '17.80', actions: [] });
+    const second = recorder.finish({ reason: 'final_answer', answer: '17.80' });
+    expect(second.id).toBe(sample.id);
+    expect(second.steps.filter(step => step.type === 'user').map(step => (step.type === 'user' ? step.text : ''))).toEqual([
+      "Describe seaborn's tips dataset.",
+      'And the median bill?'
+    ]);
+    expect(second.outcome).toEqual({ reason: 'final_answer', answer: '17.80' });
+    expect(recordFromLogFile(logPath)).toEqual(second);
+    expect(validateSample(second).errors).toEqual([]);
+    expect(() => recorder.finish({ reason: 'error' })).toThrow(/twice/);
+  });
+
+  it('resumes from its log lines: same record and sequence, new lines to the new sink, secrets added later scrubbed', () => {
+    const { sample, logPath } = recordSession(dir);
+    const lines = parseLog(readFileSync(logPath, 'utf8'));
+    const appended: ILogLine[] = [];
+    const resumed = SessionRecorder.resume(lines, { sink: { append: line => appended.push(line) }, now: clock() });
+    expect(resumed.id).toBe(sample.id);
+    expect(resumed.lineCount).toBe(lines.length);
+    resumed.addSecrets(['kernel-only-value-5f2c']);
+    resumed.user('print the kernel-only-value-5f2c again');
+    expect(appended.map(line => [line.seq, line.kind])).toEqual([[lines.length, 'user']]);
+    expect(JSON.stringify(appended)).not.toContain('kernel-only-value-5f2c');
+    expect(resumed.snapshot().steps.slice(0, -1)).toEqual(sample.steps);
+    expect(resumed.snapshot().steps.at(-1)).toMatchObject({ type: 'user', text: 'print the [REDACTED] again' });
+  });
+
   it('returns copies: mutating a returned step does not change the record', () => {
     const { recorder } = recordSession(dir);
     const step = recorder.user('extra');
