@@ -199,9 +199,10 @@ export class Toolbox {
     return true;
   }
 
+  /** Records the answer; the model reads the recorded text (secrets scrubbed), as for executions. */
   private _answer(callId: string, cellId: string | null, text: string, isError = false): IToolAnswer {
-    this._options.recorder.toolResult({ call_id: callId, cell_id: cellId, model_text: text, is_error: isError });
-    return { text, images: [], cellId };
+    const step = this._options.recorder.toolResult({ call_id: callId, cell_id: cellId, model_text: text, is_error: isError });
+    return { text: step.model_text, images: [], cellId };
   }
 
   /** The source of each cell as the agent last wrote, ran or listed it. */
