@@ -25,7 +25,7 @@ const { reporters, coverageReporters, coverageDirectory, testTimeout, ...base } 
 const shared = {
   ...base,
   cacheDirectory: '<rootDir>/.jest-cache',
-  modulePathIgnorePatterns: ['<rootDir>/python_kernel_bridge/labextension', '<rootDir>/ui-tests'],
+  modulePathIgnorePatterns: ['<rootDir>/python_kernel_bridge/labextension', '<rootDir>/ui-tests', '<rootDir>/.venv'],
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };
 

@@ -2,36 +2,22 @@ import type * as nbformat from '@jupyterlab/nbformat';
 import { YNotebook } from '@jupyter/ydoc';
 import {
   ContentsManager,
-  Kernel,
   KernelManager,
   ServerConnection,
   Session,
   SessionManager
 } from '@jupyterlab/services';
 
-import { KernelExecutor, kernelFacts } from './kernelExecution';
-import { KernelWatch } from './kernelWatch';
+import { IKernelDriverOptions, KernelBoundDriver } from './kernelDriver';
 import { appendCodeCell, cellSnapshots, codeCellById } from './sharedCells';
-import {
-  DriverLostError,
-  ICellSnapshot,
-  IExecuteOptions,
-  IExecutionOutcome,
-  IKernelFacts,
-  INotebookDriver,
-  ISilentResult
-} from './tokens';
+import { ICellSnapshot, IExecuteOptions, IExecutionOutcome, INotebookDriver } from './tokens';
 
 /** Options of `HeadlessNotebookDriver.open`. */
-export interface IHeadlessDriverOptions {
+export interface IHeadlessDriverOptions extends IKernelDriverOptions {
   settings: ServerConnection.ISettings;
   /** Notebook path on the server; opened when it exists, created otherwise. */
   path: string;
   kernelName?: string;
-  /** Raw output bytes kept per execution. */
-  outputsCapBytes?: number;
-  /** After an interrupt, how long to wait for the kernel to go idle before restarting it; default 10 s. */
-  interruptGraceMs?: number;
 }
 
 /**
@@ -39,7 +25,7 @@ export interface IHeadlessDriverOptions {
  * `@jupyterlab/services`, saved through the contents API so every run leaves a real `.ipynb` on the server.
  * Lost when its kernel session is deleted, its kernel changed, shut down or restarted by someone else.
  */
-export class HeadlessNotebookDriver implements INotebookDriver {
+export class HeadlessNotebookDriver extends KernelBoundDriver implements INotebookDriver {
   private constructor(
     readonly path: string,
     private readonly _model: YNotebook,
@@ -49,15 +35,7 @@ export class HeadlessNotebookDriver implements INotebookDriver {
     private readonly _session: Session.ISessionConnection,
     options: IHeadlessDriverOptions
   ) {
-    const kernel = (this._kernel = _session.kernel!);
-    this._watch = new KernelWatch(kernel, message => this._lose(message));
-    this._executor = new KernelExecutor({
-      kernel,
-      restart: () => this.restartKernel(),
-      lost: this.lost,
-      outputsCapBytes: options.outputsCapBytes,
-      interruptGraceMs: options.interruptGraceMs
-    });
+    super(_session.kernel!, options);
     _session.disposed.connect(this._onSessionDisposed, this);
     _session.kernelChanged.connect(this._onKernelChanged, this);
   }
@@ -90,10 +68,6 @@ export class HeadlessNotebookDriver implements INotebookDriver {
     return new HeadlessNotebookDriver(options.path, model, contents, sessions, kernels, session, options);
   }
 
-  get lost(): AbortSignal {
-    return this._lost.signal;
-  }
-
   cells(): ICellSnapshot[] {
     return cellSnapshots(this._model);
   }
@@ -116,21 +90,6 @@ export class HeadlessNotebookDriver implements INotebookDriver {
     return { cellId, ...run };
   }
 
-  executeSilent(code: string, timeoutMs?: number): Promise<ISilentResult> {
-    return this._executor.executeSilent(code, timeoutMs);
-  }
-
-  async restartKernel(): Promise<void> {
-    if (this._lost.signal.aborted) {
-      throw this._lost.signal.reason;
-    }
-    await this._watch.restart(() => this._kernel.restart());
-  }
-
-  kernelFacts(): Promise<IKernelFacts> {
-    return kernelFacts(this._kernel);
-  }
-
   async save(): Promise<void> {
     await this._contents.save(this.path, { type: 'notebook', format: 'json', content: this.toJSON() });
   }
@@ -140,11 +99,16 @@ export class HeadlessNotebookDriver implements INotebookDriver {
   }
 
   async dispose(): Promise<void> {
-    this._watch.dispose();
+    this._stopWatching();
     this._session.disposed.disconnect(this._onSessionDisposed, this);
     this._session.kernelChanged.disconnect(this._onKernelChanged, this);
     try {
-      await this._session.shutdown();
+      // After a loss the session may be gone already (deleted, its kernel shut down).
+      await this._session.shutdown().catch(error => {
+        if (!this.lost.aborted) {
+          throw error;
+        }
+      });
     } finally {
       this._sessions.dispose();
       this._kernels.dispose();
@@ -161,15 +125,7 @@ export class HeadlessNotebookDriver implements INotebookDriver {
     this._lose("the notebook's kernel was changed");
   }
 
-  private _lose(message: string): void {
-    if (!this._lost.signal.aborted) {
-      this._lost.abort(new DriverLostError(message));
-    }
+  protected _requestRestart(): Promise<void> {
+    return this._kernel.restart();
   }
-
-  /** The kernel the session started on (the driver is lost when it changes). */
-  private readonly _kernel: Kernel.IKernelConnection;
-  private readonly _lost = new AbortController();
-  private readonly _watch: KernelWatch;
-  private readonly _executor: KernelExecutor;
 }

@@ -13,7 +13,9 @@ import { untilIdle } from './kernelExecution';
  *   `autorestarting` of the server's restart of a kernel that died): "the kernel was restarted by the user";
  * - a restart made elsewhere (another tab, the REST API): IOPub from a new kernel process, told by the kernel
  *   session id in the message headers: "the kernel was restarted by someone else";
- * - a shutdown: the kernel stopped (`dead`, or the server's restart statuses) and the server no longer has it.
+ * - a shutdown: the kernel answered a `shutdown_request` the driver did not send, or stopped (`dead`, the server's
+ *   restart statuses), and the server no longer has it: "the kernel was shut down". (Jupyter Server keeps the
+ *   kernel websocket open after a shutdown through its REST API, so nothing else would tell.)
  *
  * The driver's own restarts go through `restart()`. A kernel that died and that the server restarted is no loss:
  * the execution reports it as `kernel_died`.
@@ -69,7 +71,7 @@ export class KernelWatch implements IDisposable {
       this._newProcess = true;
     }
     if (status === 'dead' || status === 'autorestarting') {
-      void this._lostIfShutDown();
+      void this._lostIfShutDown(1);
     }
   }
 
@@ -77,6 +79,9 @@ export class KernelWatch implements IDisposable {
   private _onIOPub(_: Kernel.IKernelConnection, msg: KernelMessage.IIOPubMessage): void {
     if (KernelMessage.isStatusMsg(msg) && SERVER_STATUSES.has(msg.content.execution_state)) {
       return; // written by the server, under its own session id
+    }
+    if (!this._ownRestarts && (msg.parent_header as Partial<KernelMessage.IHeader>).msg_type === 'shutdown_request') {
+      void this._lostIfShutDown(SHUTDOWN_CHECKS); // a restart made elsewhere starts with one too
     }
     const session = msg.header.session;
     if (this._ownRestarts || this._newProcess || this._process === null) {
@@ -88,11 +93,19 @@ export class KernelWatch implements IDisposable {
     }
   }
 
-  /** Ask the server whether the kernel still exists; report a shutdown when it does not. */
-  private async _lostIfShutDown(): Promise<void> {
-    const model = await KernelAPI.getKernelModel(this._kernel.id, this._kernel.serverSettings).catch(() => null);
-    if (model === undefined && !this._isDisposed) {
-      this._onLost('the kernel was shut down');
+  /**
+   * Ask the server whether the kernel still exists, `checks` times half a second apart (the server forgets a
+   * kernel only once its process ended); report a shutdown when it does not.
+   */
+  private async _lostIfShutDown(checks: number): Promise<void> {
+    for (let i = 0; i < checks && !this._isDisposed; i++) {
+      if (i > 0) {
+        await new Promise(resolve => setTimeout(resolve, 500));
+      }
+      const model = await KernelAPI.getKernelModel(this._kernel.id, this._kernel.serverSettings).catch(() => null);
+      if (model === undefined && !this._isDisposed) {
+        return this._onLost('the kernel was shut down');
+      }
     }
   }
 
@@ -105,6 +118,9 @@ export class KernelWatch implements IDisposable {
   /** The next message comes from a new process the driver expects (after the server restarted a dead kernel). */
   private _newProcess = false;
 }
+
+/** How often to ask the server about the kernel after a `shutdown_request` (half a second apart). */
+const SHUTDOWN_CHECKS = 10;
 
 /** Kernel statuses the server itself sends on a kernel's IOPub channel. */
 const SERVER_STATUSES: ReadonlySet<string> = new Set(['restarting', 'dead']);

@@ -5,8 +5,7 @@ import type { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
 import { Kernel, KernelAPI } from '@jupyterlab/services';
 import { Signal } from '@lumino/signaling';
 
-import { KernelExecutor, kernelFacts } from './kernelExecution';
-import { KernelWatch } from './kernelWatch';
+import { IKernelDriverOptions, KernelBoundDriver } from './kernelDriver';
 import { LiveOutputs } from './liveOutputs';
 import { appendCodeCell, cellSnapshots, codeCellById } from './sharedCells';
 import {
@@ -14,18 +13,15 @@ import {
   ICellSnapshot,
   IExecuteOptions,
   IExecutionOutcome,
-  IKernelFacts,
   INotebookDriver,
-  ISilentResult,
   NotebookUnavailableError
 } from './tokens';
 
-/** Options of `LabNotebookDriver.open`. */
-export interface ILabDriverOptions {
-  /** Output bytes kept per execution, in the record and in the cell alike (head + tail); default 5 MiB. */
-  outputsCapBytes?: number;
-  /** After an interrupt, how long to wait for the kernel to go idle before restarting it; default 10 s. */
-  interruptGraceMs?: number;
+/**
+ * Options of `LabNotebookDriver.open`: `outputsCapBytes` (bytes kept per execution, in the record and in the
+ * cell alike: head + tail; default 5 MiB), `interruptGraceMs` (default 10 s) and `throttleMs`.
+ */
+export interface ILabDriverOptions extends IKernelDriverOptions {
   /** Shortest interval between two refreshes of a running cell's outputs, in ms; default 100. */
   throttleMs?: number;
 }
@@ -39,21 +35,14 @@ export interface ILabDriverOptions {
  * panel is closed, its kernel changed or shut down, or the kernel restarted by anyone but the driver; a running
  * execution then ends at once as `interrupted`, saying why. `dispose()` leaves the kernel running.
  */
-export class LabNotebookDriver implements INotebookDriver {
+export class LabNotebookDriver extends KernelBoundDriver implements INotebookDriver {
   private constructor(
     private readonly _panel: NotebookPanel,
-    private readonly _kernel: Kernel.IKernelConnection,
+    kernel: Kernel.IKernelConnection,
     private readonly _options: ILabDriverOptions
   ) {
+    super(kernel, _options);
     this._model = _panel.content.model!;
-    this._watch = new KernelWatch(_kernel, message => this._lose(message));
-    this._executor = new KernelExecutor({
-      kernel: _kernel,
-      restart: () => this.restartKernel(),
-      lost: this.lost,
-      outputsCapBytes: _options.outputsCapBytes,
-      interruptGraceMs: _options.interruptGraceMs
-    });
     _panel.disposed.connect(this._onClosed, this);
     _panel.sessionContext.disposed.connect(this._onClosed, this);
     _panel.sessionContext.kernelChanged.connect(this._onKernelChanged, this);
@@ -82,10 +71,6 @@ export class LabNotebookDriver implements INotebookDriver {
   /** The notebook's path now (it follows a rename). */
   get path(): string {
     return this._panel.context.path;
-  }
-
-  get lost(): AbortSignal {
-    return this._lost.signal;
   }
 
   cells(): ICellSnapshot[] {
@@ -125,22 +110,6 @@ export class LabNotebookDriver implements INotebookDriver {
     return { cellId, ...run };
   }
 
-  executeSilent(code: string, timeoutMs?: number): Promise<ISilentResult> {
-    return this._executor.executeSilent(code, timeoutMs);
-  }
-
-  /** Restart through the panel's session context (as the Kernel menu does); not a loss. */
-  async restartKernel(): Promise<void> {
-    if (this._lost.signal.aborted) {
-      throw this._lost.signal.reason;
-    }
-    await this._watch.restart(() => this._panel.sessionContext.restartKernel());
-  }
-
-  kernelFacts(): Promise<IKernelFacts> {
-    return kernelFacts(this._kernel);
-  }
-
   /** Save through the document context, as the user's save does; nothing when it cannot save (read-only, closed). */
   async save(): Promise<void> {
     const context = this._panel.context;
@@ -159,15 +128,20 @@ export class LabNotebookDriver implements INotebookDriver {
 
   /** Disconnect from the panel and kernel; the kernel keeps running. */
   async dispose(): Promise<void> {
-    this._watch.dispose();
+    this._stopWatching();
     Signal.disconnectReceiver(this);
+  }
+
+  /** Through the panel's session context, as the Kernel menu does. */
+  protected _requestRestart(): Promise<void> {
+    return this._panel.sessionContext.restartKernel();
   }
 
   private _onClosed(): void {
     if (!this._model.isDisposed) {
       this._closedJSON = this._model.toJSON() as nbformat.INotebookContent;
     }
-    if (this._running && !this._lost.signal.aborted) {
+    if (this._running && !this.lost.aborted) {
       // The agent's cell must not go on in a kernel whose notebook is gone.
       void KernelAPI.interruptKernel(this._kernel.id, this._kernel.serverSettings).catch(() => undefined);
     }
@@ -180,15 +154,9 @@ export class LabNotebookDriver implements INotebookDriver {
     }
   }
 
-  private _lose(message: string): void {
-    if (!this._lost.signal.aborted) {
-      this._lost.abort(new DriverLostError(message));
-    }
-  }
-
   private _sharedModel(): INotebookModel['sharedModel'] {
     if (this._model.isDisposed) {
-      throw this._lost.signal.reason ?? new DriverLostError('the notebook was closed');
+      throw this.lost.reason ?? new DriverLostError('the notebook was closed');
     }
     return this._model.sharedModel;
   }
@@ -216,9 +184,6 @@ export class LabNotebookDriver implements INotebookDriver {
   }
 
   private readonly _model: INotebookModel;
-  private readonly _watch: KernelWatch;
-  private readonly _executor: KernelExecutor;
-  private readonly _lost = new AbortController();
   private _closedJSON: nbformat.INotebookContent | null = null;
   /** Executions in progress. */
   private _running = 0;

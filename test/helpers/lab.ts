@@ -8,7 +8,9 @@ import {
 } from '@jupyterlab/codemirror';
 import { DocumentManager } from '@jupyterlab/docmanager';
 import { DocumentRegistry, IDocumentWidget } from '@jupyterlab/docregistry';
+import type * as nbformat from '@jupyterlab/nbformat';
 import { NotebookModelFactory, NotebookPanel, NotebookWidgetFactory } from '@jupyterlab/notebook';
+import { OutputAreaModel } from '@jupyterlab/outputarea';
 import { RenderMimeRegistry, standardRendererFactories } from '@jupyterlab/rendermime';
 import { Kernel, KernelAPI, ServiceManager } from '@jupyterlab/services';
 import { Signal } from '@lumino/signaling';
@@ -44,6 +46,14 @@ export async function untilTrue(check: () => boolean | Promise<boolean>, timeout
     }
     await new Promise(resolve => setTimeout(resolve, 20));
   }
+}
+
+/** Outputs as a JupyterLab output area stores them (`\r` and `\b` applied, `\r\n` joined: a pty's output has both). */
+export function asJupyterLabStores(outputs: nbformat.IOutput[]): nbformat.IOutput[] {
+  const model = new OutputAreaModel({ values: outputs });
+  const json = model.toJSON();
+  model.dispose();
+  return json;
 }
 
 /** Answer every open JupyterLab dialog with Cancel (they queue later dialogs, e.g. "Kernel Restarting"). */

@@ -4,7 +4,7 @@ import { NotebookTracker } from '@jupyterlab/notebook';
 
 import { LabNotebookDriver } from '../../src/notebook/lab';
 import { DriverLostError, IExecutionOutcome } from '../../src/notebook/tokens';
-import { clickDialogButton, dismissDialogs, ILabParts, startLab, untilTrue } from '../helpers/lab';
+import { asJupyterLabStores, clickDialogButton, dismissDialogs, ILabParts, startLab, untilTrue } from '../helpers/lab';
 
 const text = (outputs: any[], name = 'stdout') =>
   outputs
@@ -121,6 +121,42 @@ describe('LabNotebookDriver on a real notebook panel and kernel', () => {
     expect(cellWidget(panel, id).node.querySelector('.jp-InputPrompt')!.textContent).toBe(`[${outcome.executionCount}]:`);
   });
 
+  it('clear_output, display updates and \\r progress stream in live; the cell ends as JupyterLab stores the record', async () => {
+    const { panel, driver } = await open({ throttleMs: 20 });
+    const code = [
+      'import time',
+      'from IPython.display import clear_output, display',
+      "handle = display('step 0', display_id=True)",
+      'for i in range(1, 6):',
+      '    time.sleep(0.1)',
+      "    handle.update(f'step {i}')",
+      "    print(f'\\rprogress {i}/5', end='', flush=True)",
+      "print()",
+      'for i in range(3):',
+      '    clear_output(wait=True)',
+      "    print(f'frame {i}', flush=True)",
+      '    time.sleep(0.1)',
+      "display({'text/html': '<b>done</b>', 'text/plain': 'done'}, raw=True)"
+    ].join('\n');
+    const id = driver.appendCodeCell(code);
+    const cell = cellModel(panel, id);
+    const seen = new Set<string>();
+    cell.outputs.changed.connect(() => seen.add(JSON.stringify(cell.outputs.toJSON())));
+    const outcome = await driver.execute(id, { timeoutMs: 60000 });
+    expect(outcome.status).toBe('ok');
+    expect(outcome.outputs).toEqual([
+      { output_type: 'stream', name: 'stdout', text: 'frame 2\n' },
+      { output_type: 'display_data', data: { 'text/html': '<b>done</b>', 'text/plain': 'done' }, metadata: {} }
+    ]);
+    expect(cell.outputs.toJSON()).toEqual(asJupyterLabStores(outcome.outputs));
+    expect(cellWidget(panel, id).node.querySelector('.jp-OutputArea-output b')!.textContent).toBe('done');
+    // Intermediate states reached the cell while it ran (sampled: a refresh every 20 ms at most).
+    const states = [...seen].join('\n');
+    expect(states).toMatch(/'step \d'/);
+    expect(states).toMatch(/progress \d\/5/);
+    expect(states).toMatch(/frame [01]/);
+  });
+
   it('a cell over its time limit is interrupted; the kernel keeps its state', async () => {
     const { driver } = await open();
     await run(driver, 'kept = 41');
@@ -223,7 +259,7 @@ describe('LabNotebookDriver on a real notebook panel and kernel', () => {
     expect(outcome.status).toBe('interrupted');
   });
 
-  it("changing the notebook's kernel or shutting it down is a loss", async () => {
+  it("changing the notebook's kernel or shutting it down (here or elsewhere) is a loss", async () => {
     const first = await open();
     const running = run(first.driver, 'import time\ntime.sleep(600)', 120000);
     await untilTrue(() => first.panel.sessionContext.session!.kernel!.status === 'busy', 10000);
@@ -235,6 +271,14 @@ describe('LabNotebookDriver on a real notebook panel and kernel', () => {
     await second.panel.sessionContext.shutdown();
     expect((second.driver.lost.reason as Error).message).toBe('the kernel was shut down');
     expect((await run(second.driver, 'print(1)')).status).toBe('interrupted');
+
+    // Shut down from elsewhere (the Running panel of another tab, the REST API) while a cell runs.
+    const third = await open();
+    const sleeping = run(third.driver, 'import time\ntime.sleep(600)', 120000);
+    await untilTrue(() => third.panel.sessionContext.session!.kernel!.status === 'busy', 10000);
+    await lab.shutdownKernel(third.panel.sessionContext.session!.kernel!.id);
+    expect((await sleeping).recovery).toBe('The run was stopped because the kernel was shut down.');
+    expect((third.driver.lost.reason as Error).message).toBe('the kernel was shut down');
   });
 
   it("the driver's own restart is not a loss; its state is gone and the kernel is idle", async () => {
