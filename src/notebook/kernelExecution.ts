@@ -57,18 +57,16 @@ export class KernelExecutor {
     const collector = new OutputCollector({ capBytes: this._options.outputsCapBytes });
     let stdinRequested = false;
     let serverDroppedOutput = false;
+    const kernel = this._options.kernel;
+    const future = this._options.lost.aborted
+      ? null
+      : request(kernel, { code, silent: false, store_history: true, stop_on_error: false });
     let ending: IEnding;
-    if (this._options.lost.aborted) {
+    if (future === null) {
       ending = { status: 'interrupted', recovery: lostRecovery(this._options.lost) };
+    } else if (future instanceof Error) {
+      ending = { status: 'kernel_died', recovery: `The kernel cannot run code (${future.message}).` };
     } else {
-      const kernel = this._options.kernel;
-      const future = kernel.requestExecute({
-        code,
-        silent: false,
-        store_history: true,
-        allow_stdin: false,
-        stop_on_error: false
-      });
       future.onIOPub = msg => {
         collector.add(msg);
         if (KernelMessage.isErrorMsg(msg)) {
@@ -110,7 +108,10 @@ export class KernelExecutor {
     if (lost.aborted) {
       return { status: 'error', stdout: '', error: { ename: 'DriverLostError', evalue: lostMessage(lost) } };
     }
-    const future = kernel.requestExecute({ code, silent: true, store_history: false, allow_stdin: false });
+    const future = request(kernel, { code, silent: true, store_history: false });
+    if (future instanceof Error) {
+      return { status: 'error', stdout: '', error: { ename: 'KernelError', evalue: future.message } };
+    }
     let stdout = '';
     let error: ISilentResult['error'];
     future.onIOPub = msg => {
@@ -261,6 +262,15 @@ export class KernelExecutor {
   }
 }
 
+/** An execute request with stdin refused; the error when the connection cannot send any more. */
+function request(kernel: Kernel.IKernelConnection, content: KernelMessage.IExecuteRequestMsg['content']): ExecuteFuture | Error {
+  try {
+    return kernel.requestExecute({ ...content, allow_stdin: false });
+  } catch (error) {
+    return error as Error; // a kernel whose server restart failed: its connection is disposed
+  }
+}
+
 /** Resolve once the kernel reports `idle`; reject after `timeoutMs`. */
 export function untilIdle(kernel: Kernel.IKernelConnection, timeoutMs: number): Promise<void> {
   if (kernel.status === 'idle') {
@@ -307,7 +317,7 @@ function lostRecovery(lost: AbortSignal): string {
 }
 
 /** `promise`, or a rejection after `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);

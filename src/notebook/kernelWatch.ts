@@ -4,15 +4,15 @@
 import { Kernel, KernelAPI, KernelMessage } from '@jupyterlab/services';
 import type { IDisposable } from '@lumino/disposable';
 
-import { untilIdle } from './kernelExecution';
+import { untilIdle, withTimeout } from './kernelExecution';
 
 /**
  * Watches one kernel connection for what ends a driver's session, and calls `onLost` with the reason:
  *
  * - a restart through this connection that the driver did not make (status `restarting`, not followed by the
  *   `autorestarting` of the server's restart of a kernel that died): "the kernel was restarted by the user";
- * - a restart made elsewhere (another tab, the REST API): IOPub from a new kernel process, told by the kernel
- *   session id in the message headers: "the kernel was restarted by someone else";
+ * - a restart made elsewhere (another tab, the REST API): a status from a new kernel process, told by the kernel
+ *   session id in its header: "the kernel was restarted by someone else";
  * - a shutdown: the kernel answered a `shutdown_request` the driver did not send, or stopped (`dead`, the server's
  *   restart statuses), and the server no longer has it: "the kernel was shut down". (Jupyter Server keeps the
  *   kernel websocket open after a shutdown through its REST API, so nothing else would tell.)
@@ -75,15 +75,25 @@ export class KernelWatch implements IDisposable {
     }
   }
 
-  /** A message from a kernel process other than the one seen last, outside a restart the driver knows of. */
+  /**
+   * A kernel status from a process other than the one seen last, outside a restart the driver knows of. Only the
+   * statuses a kernel publishes count: the server writes some messages itself, under its own session id (the
+   * `restarting` and `dead` statuses, the IOPub rate limit's notes on stderr).
+   */
   private _onIOPub(_: Kernel.IKernelConnection, msg: KernelMessage.IIOPubMessage): void {
-    if (KernelMessage.isStatusMsg(msg) && SERVER_STATUSES.has(msg.content.execution_state)) {
-      return; // written by the server, under its own session id
+    if (!KernelMessage.isStatusMsg(msg) || !KERNEL_STATUSES.has(msg.content.execution_state)) {
+      return;
     }
-    if (!this._ownRestarts && (msg.parent_header as Partial<KernelMessage.IHeader>).msg_type === 'shutdown_request') {
+    const parent = msg.parent_header as Partial<KernelMessage.IHeader>;
+    if (!this._ownRestarts && parent.msg_type === 'shutdown_request' && parent.msg_id !== this._shutdownRequest) {
+      this._shutdownRequest = parent.msg_id; // its busy and its idle: one check
       void this._lostIfShutDown(SHUTDOWN_CHECKS); // a restart made elsewhere starts with one too
     }
-    const session = msg.header.session;
+    this._seen(msg.header.session);
+  }
+
+  /** A message from the kernel process with session id `session`. */
+  private _seen(session: string): void {
     if (this._ownRestarts || this._newProcess || this._process === null) {
       this._process = session;
       this._newProcess = false;
@@ -95,21 +105,33 @@ export class KernelWatch implements IDisposable {
 
   /**
    * Ask the server whether the kernel still exists, `checks` times half a second apart (the server forgets a
-   * kernel only once its process ended); report a shutdown when it does not.
+   * kernel only once its process ended); report a shutdown when it does not. While it exists, ask the kernel
+   * itself (kernel_info): a reply from another process is a restart made elsewhere, whose own statuses may have
+   * been published before the server listened again.
    */
   private async _lostIfShutDown(checks: number): Promise<void> {
-    for (let i = 0; i < checks && !this._isDisposed; i++) {
+    for (let i = 0; i < checks && !this._isDisposed && !this._ownRestarts; i++) {
       if (i > 0) {
         await new Promise(resolve => setTimeout(resolve, 500));
       }
       const model = await KernelAPI.getKernelModel(this._kernel.id, this._kernel.serverSettings).catch(() => null);
-      if (model === undefined && !this._isDisposed) {
+      if (this._isDisposed || this._ownRestarts) {
+        return;
+      }
+      if (model === undefined) {
         return this._onLost('the kernel was shut down');
+      }
+      if (checks > 1 && model && !this._kernel.isDisposed) {
+        const reply = await withTimeout(this._kernel.requestKernelInfo(), 2000).catch(() => undefined);
+        if (reply && !this._ownRestarts) {
+          this._seen(reply.header.session);
+        }
       }
     }
   }
 
   private _isDisposed = false;
+  private _shutdownRequest: string | undefined;
   private _ownRestarts = 0;
   private _userRestart = false;
   private _restartCheck: ReturnType<typeof setTimeout> | undefined;
@@ -122,5 +144,5 @@ export class KernelWatch implements IDisposable {
 /** How often to ask the server about the kernel after a `shutdown_request` (half a second apart). */
 const SHUTDOWN_CHECKS = 10;
 
-/** Kernel statuses the server itself sends on a kernel's IOPub channel. */
-const SERVER_STATUSES: ReadonlySet<string> = new Set(['restarting', 'dead']);
+/** The statuses a kernel publishes itself (the server writes `restarting` and `dead`). */
+const KERNEL_STATUSES: ReadonlySet<string> = new Set(['starting', 'busy', 'idle']);

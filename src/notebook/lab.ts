@@ -93,15 +93,11 @@ export class LabNotebookDriver extends KernelBoundDriver implements INotebookDri
     cell.executionState = 'running';
     cell.trusted = true;
     this._running++;
-    let run;
-    try {
-      run = await this._executor.execute(cell.sharedModel.getSource(), {
-        ...options,
-        onOutput: collector => live.update(collector)
-      });
-    } finally {
-      this._running--;
-    }
+    const run = await this._executor.execute(cell.sharedModel.getSource(), {
+      ...options,
+      onOutput: collector => live.update(collector)
+    });
+    this._running--;
     if (!cell.isDisposed) {
       live.finish(run.outputs);
       cell.executionCount = run.executionCount;

@@ -16,7 +16,9 @@ import { Kernel, KernelAPI, ServiceManager } from '@jupyterlab/services';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { ITestServer, startTestServer } from './jupyter';
+import { settingsFor } from '../../src/cli/connect';
+import { ILocalJupyterServerOptions, startLocalJupyterServer } from '../../src/notebook/localServer';
+import { ITestServer } from './jupyter';
 
 /** The parts of a JupyterLab app a notebook panel needs, real ones, on a real server; panels attach to document.body. */
 export interface ILabParts {
@@ -69,9 +71,13 @@ export async function clickDialogButton(label: string, timeoutMs = 10000): Promi
   find()!.click();
 }
 
-/** Start a real server and build the app's document machinery on it (no mocks). */
-export async function startLab(): Promise<ILabParts> {
-  const server = await startTestServer();
+/**
+ * Start a real server (the project's venv, the bridge loaded; `options` for it) and build the app's
+ * document machinery on it (no mocks).
+ */
+export async function startLab(options: ILocalJupyterServerOptions = {}): Promise<ILabParts> {
+  const local = await startLocalJupyterServer(options);
+  const server: ITestServer = { ...local, settings: settingsFor(local.baseUrl, local.token) };
   const services = new ServiceManager({ serverSettings: server.settings });
   await services.ready;
 

@@ -109,7 +109,7 @@ describe('LabNotebookDriver on a real notebook panel and kernel', () => {
 
   it('shows a running cell as running, with its output streaming in before it ends', async () => {
     const { panel, driver } = await open({ throttleMs: 50 });
-    const id = driver.appendCodeCell('import time\nprint("started", flush=True)\ntime.sleep(2)\nprint("ended")');
+    const id = driver.appendCodeCell('import time\nprint("started", flush=True)\ntime.sleep(4)\nprint("ended")');
     const running = driver.execute(id, { timeoutMs: 60000 });
     const cell = cellModel(panel, id);
     await untilTrue(() => text(cell.outputs.toJSON()) === 'started\n', 10000);
@@ -345,5 +345,31 @@ describe('LabNotebookDriver on a real notebook panel and kernel', () => {
     opened.push(panel);
     await panel.sessionContext.shutdown();
     await expect(LabNotebookDriver.open(panel)).rejects.toThrow('the notebook has no kernel: start one from the Kernel menu');
+  });
+});
+
+describe("LabNotebookDriver on a server with Jupyter's IOPub rate limit on (the default of a user's server)", () => {
+  let lab: ILabParts;
+  beforeAll(async () => {
+    lab = await startLab({ iopubRateLimit: true });
+  });
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it('output the server dropped marks the execution truncated', async () => {
+    const panel = await lab.openNotebook('rate-limited.ipynb');
+    try {
+      const driver = await LabNotebookDriver.open(panel);
+      const flood = await driver.execute(driver.appendCodeCell("for i in range(100):\n    print('x' * 100_000)"), {
+        timeoutMs: 60000
+      });
+      expect(flood.status).toBe('ok');
+      expect(text(flood.outputs, 'stderr')).toContain('IOPub data rate exceeded.');
+      expect(flood.truncated).toBe(true);
+    } finally {
+      await panel.sessionContext.shutdown();
+      panel.dispose();
+    }
   });
 });
