@@ -112,8 +112,8 @@ def _upstream_detail(body: bytes) -> tuple[str, str | None, str | None]:
 def upstream_error(status: int, body: bytes, bridge: AievBridge) -> dict:
     """Our error body for an upstream HTTP error: a prefix saying what it means, then the upstream's message."""
     if status in (401, 403):
-        hint = f"check {bridge.api_key_env} on the server" + ("" if bridge.api_key else f" ({bridge.api_key_env} is not set)")
-        prefix = f"the model endpoint rejected the API key (HTTP {status}); {hint}"
+        unset = "" if bridge.api_key else f" ({bridge.api_key_env} is not set)"
+        prefix = f"the model endpoint rejected the API key (HTTP {status}); check {bridge.api_key_env} on the server{unset}"
     elif status == 404:
         prefix = "the model endpoint answered HTTP 404: model or path not found"
     elif status == 429:
@@ -161,7 +161,8 @@ class ModelProxyHandler(APIHandler):
     async def _proxy(self, method: str) -> None:
         bridge: AievBridge = self.settings[SETTING]
         if bridge.endpoint is None:
-            return self._send_error(503, error_body(bridge.message, "aiev_not_configured", "not_configured"), retry=False)
+            body = error_body(bridge.message, "aiev_not_configured", "not_configured")
+            return self._send_error(503, body, retry=False)
         self._relay = asyncio.ensure_future(self._forward(method, bridge))
         try:
             await self._relay
@@ -205,6 +206,7 @@ class ModelProxyHandler(APIHandler):
             self.set_status(response.status_code)
             if not content_type.startswith("text/event-stream"):
                 return self.finish(scrubber.whole(await response.aread()), set_content_type=content_type)
+            self.request.connection.stream.set_nodelay(True)  # each event out at once (no Nagle wait for an ACK)
             self.set_header("Cache-Control", "no-cache")
             self.set_header("X-Accel-Buffering", "no")  # a reverse proxy in front of Jupyter must not buffer it
             async for chunk in response.aiter_raw():
@@ -221,8 +223,11 @@ class ModelProxyHandler(APIHandler):
     def _cut(self, error: Exception, bridge: AievBridge, content_type: str) -> None:
         """The upstream failed after its headers: say so in the answer's own form."""
         timed_out = isinstance(error, httpx.TimeoutException)
-        what = f"stopped sending for {bridge.request_timeout:g} s" if timed_out else f"cut the answer ({_transport_reason(error)})"
-        body = error_body(f"model endpoint {bridge.origin} {what}", "upstream_cut", "upstream_timeout" if timed_out else "upstream_cut")
+        if timed_out:
+            what, code = f"stopped sending for {bridge.request_timeout:g} s", "upstream_timeout"
+        else:
+            what, code = f"cut the answer ({_transport_reason(error)})", "upstream_cut"
+        body = error_body(f"model endpoint {bridge.origin} {what}", "upstream_cut", code)
         if self._headers_written:  # mid-stream: an SSE error event (the SDK raises it), after any partial event
             self.write(b"\n\ndata: " + json.dumps(body).encode() + b"\n\n")
             return self.finish(set_content_type=content_type)

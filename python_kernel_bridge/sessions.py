@@ -19,8 +19,9 @@ by a crash (no newline) is ignored when reading and dropped before the next appe
 
 Listing stays fast with hundreds of sessions and multi-MB logs: a summary is kept per session with the byte offset
 of the log it covers, updated in memory on append and written to the index file by the next listing; only the
-bytes after that offset are ever read (after a restart: what was appended since the last listing), and of those only the ``header``/``user``/``finish`` lines are
-parsed whole (the others by the ``seq``/``kind`` prefix this store writes).
+bytes after that offset are ever read (after a restart: what was appended since the last listing), and of those
+only the ``header``/``user``/``finish`` lines are parsed whole (the others by the ``seq``/``kind`` prefix this
+store writes).
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ from typing import Any
 #: A session id: what may name a session's files.
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 #: Kinds of event-log lines.
-KINDS = frozenset(
-    {"header", "user", "assistant", "execution", "tool_result", "event", "environment", "notebook", "attachments", "finish"}
-)
+KINDS = frozenset({
+    "header", "user", "assistant", "execution", "tool_result", "event", "environment", "notebook", "attachments",
+    "finish",
+})
 EVENTS_SUFFIX = ".aiev.events.jsonl"
 RECORD_SUFFIX = ".aiev.json"
 INDEX_FOLDER = ".index"
@@ -205,18 +207,20 @@ class SessionStore:
                 pass
 
     def summary(self, session_id: str) -> dict[str, Any] | None:
-        """The listing entry of one session, None when it has no log."""
-        log = self._path(session_id, EVENTS_SUFFIX)
+        """The listing entry of one session, None when it has no log (or no complete header yet)."""
         try:
-            stat = log.stat()
+            stat = self._path(session_id, EVENTS_SUFFIX).stat()
         except FileNotFoundError:
             return None
+        return self._summary(session_id, stat, self._path(session_id, RECORD_SUFFIX).exists())
+
+    def _summary(self, session_id: str, stat: os.stat_result, has_record: bool) -> dict[str, Any] | None:
         with self._index_lock:
             index = self._index(session_id, stat.st_size)
             self._save_index(session_id, index)
-        if index["header"] is None:  # no complete header line yet: not a session
-            return None
         header = index["header"]
+        if header is None:
+            return None
         return {
             "id": session_id,
             "notebook_path": header.get("notebook_path"),
@@ -228,17 +232,22 @@ class SessionStore:
             "state": "idle" if index["last_finish"] > index["last_user"] or not index["turns"] else "cut",
             "outcome": index["outcome"],
             "model": header.get("model"),
-            "has_record": self._path(session_id, RECORD_SUFFIX).exists(),
+            "has_record": has_record,
         }
 
     def list(self, notebook: str | None = None) -> list[dict[str, Any]]:
         """Every session's summary, newest first; only those of ``notebook`` (a server path) when given."""
         try:
-            names = os.listdir(self.folder)
+            entries = {entry.name: entry for entry in os.scandir(self.folder)}
         except FileNotFoundError:
             return []
-        ids = [n[: -len(EVENTS_SUFFIX)] for n in names if n.endswith(EVENTS_SUFFIX)]
-        summaries = [s for s in (self.summary(i) for i in ids if SESSION_ID.match(i)) if s is not None]
+        summaries = []
+        for name, entry in entries.items():
+            session_id = name[: -len(EVENTS_SUFFIX)]
+            if name.endswith(EVENTS_SUFFIX) and SESSION_ID.match(session_id):
+                summary = self._summary(session_id, entry.stat(), f"{session_id}{RECORD_SUFFIX}" in entries)
+                if summary is not None:
+                    summaries.append(summary)
         if notebook is not None:
             wanted = notebook.strip("/")
             summaries = [s for s in summaries if str(s["notebook_path"] or "").strip("/") == wanted]
