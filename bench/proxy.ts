@@ -13,6 +13,12 @@
  * alike; each path's median and p90, the difference of the medians, and the median of the per-pair differences.
  * The conversation is a mid-session one (a system prompt, a task and 8 tool round trips with their outputs,
  * ~12 KB), with the agent's tools.
+ *
+ * The floor under the overhead, in the same rounds: a proxied turn is the direct one plus a full authenticated
+ * request to Jupyter Server. So each round also times, with `fetch` (keep-alive, as the SDK), an authenticated
+ * no-op on the server (`GET /aiev/config`: Jupyter's auth, handler and response, no upstream) against a no-op on
+ * the model (`GET /v1/models`); their difference is what Jupyter's request handling costs alone, and what is left
+ * of the overhead is the proxy's own forwarding (httpx to the model and the copy back).
  */
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 
@@ -42,6 +48,17 @@ function conversation(): ChatCompletionMessageParam[] {
     messages.push({ role: 'tool', tool_call_id: id, content: `[ok] execution_count ${i + 1}\n` + 'region  total\n'.repeat(40) });
   }
   return messages;
+}
+
+/** Milliseconds of one `fetch` to its end (body read). */
+async function fetchMs(url: string, headers: Record<string, string> = {}): Promise<number> {
+  const t0 = nowMs();
+  const response = await fetch(url, { headers });
+  await response.text();
+  if (!response.ok) {
+    throw new Error(`${url}: HTTP ${response.status}`);
+  }
+  return nowMs() - t0;
 }
 
 interface IPathResult {
@@ -89,6 +106,9 @@ export const proxyBench: IBenchModule = {
           await turn(byMode[mode].proxied);
         }
       }
+      const noop = { direct: [] as number[], jupyter: [] as number[] };
+      const configUrl = `${server.baseUrl.replace(/\/?$/, '/')}aiev/config`;
+      const auth = { Authorization: `token ${server.token}` };
       for (const share of splitRuns(ctx.runs)) {
         for (const mode of MODES) {
           for (let i = 0; i < share; i++) {
@@ -96,7 +116,13 @@ export const proxyBench: IBenchModule = {
             samples[mode].proxied.push(await turn(byMode[mode].proxied));
           }
         }
+        for (let i = 0; i < share; i++) {
+          noop.direct.push(await fetchMs(`${model.baseUrl}/models`));
+          noop.jupyter.push(await fetchMs(configUrl, auth));
+        }
       }
+      const floor = { model: stats(noop.direct), jupyter: stats(noop.jupyter) };
+      const hop = Math.round((floor.jupyter.median - floor.model.median) * 1000) / 1000;
       const results = Object.fromEntries(
         MODES.map(mode => {
           const { direct, proxied } = samples[mode];
@@ -116,7 +142,10 @@ export const proxyBench: IBenchModule = {
         proxy_whole_ms: results.whole.proxied.median,
         proxy_whole_ms_p90: results.whole.proxied.p90,
         proxy_overhead_whole_ms: overhead('whole'),
-        proxy_overhead_whole_paired_ms: results.whole.pairedDifference.median
+        proxy_overhead_whole_paired_ms: results.whole.pairedDifference.median,
+        proxy_floor_model_noop_ms: floor.model.median,
+        proxy_floor_jupyter_noop_ms: floor.jupyter.median,
+        proxy_floor_jupyter_hop_ms: hop
       };
       const row = (mode: Mode, label: string) => [
         { item: `model turn direct, ${label}`, value: msWithP90(results[mode].direct), versus: 'baseline' },
@@ -128,8 +157,17 @@ export const proxyBench: IBenchModule = {
       ];
       return {
         keys,
-        rows: [...row('stream', 'streaming'), ...row('whole', 'non-streaming')],
-        details: { ...results, conversation_bytes: JSON.stringify(messages).length, model: await model.stop() }
+        rows: [
+          ...row('stream', 'streaming'),
+          ...row('whole', 'non-streaming'),
+          { item: 'no-op on the model (GET /v1/models)', value: msWithP90(floor.model), versus: 'fetch, keep-alive' },
+          {
+            item: 'no-op on Jupyter (GET /aiev/config)',
+            value: msWithP90(floor.jupyter),
+            versus: `+${fmt(hop)} ms: Jupyter's request handling alone, the floor under the overhead`
+          }
+        ],
+        details: { ...results, floor, conversation_bytes: JSON.stringify(messages).length, model: await model.stop() }
       };
     } finally {
       await server.stop();

@@ -36,6 +36,7 @@ import os
 
 import httpx
 import tornado
+from tornado.iostream import StreamClosedError
 from jupyter_server.base.handlers import APIHandler
 
 from .config import SETTING, AievBridge
@@ -166,7 +167,7 @@ class ModelProxyHandler(APIHandler):
         self._relay = asyncio.ensure_future(self._forward(method, bridge))
         try:
             await self._relay
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, StreamClosedError):
             if not self.request.connection.stream.closed():
                 raise
             self.log.info("aiev proxy: the browser disconnected; upstream request to %s closed", bridge.origin)
@@ -209,16 +210,39 @@ class ModelProxyHandler(APIHandler):
             self.request.connection.stream.set_nodelay(True)  # each event out at once (no Nagle wait for an ACK)
             self.set_header("Cache-Control", "no-cache")
             self.set_header("X-Accel-Buffering", "no")  # a reverse proxy in front of Jupyter must not buffer it
-            async for chunk in response.aiter_raw():
-                out = scrubber.feed(chunk)
-                if out:
-                    self.write(out)
-                    await self.flush()
+            await self._relay_events(response, scrubber)
             self.write(scrubber.end())
         except (httpx.TransportError, httpx.StreamError) as error:
             self._cut(error, bridge, content_type)
             return None
         self.finish(set_content_type=content_type)
+
+    async def _relay_events(self, response: httpx.Response, scrubber: KeyScrubber) -> None:
+        """Each chunk written as it comes; the flush runs once the chunks already received are written (the next
+        turn of the event loop, when reading more would wait for the network), so events that arrived together
+        leave together, and a slow browser holds the relay back (the previous flush is awaited)."""
+        loop = asyncio.get_running_loop()
+        flushed: asyncio.Future | None = None
+        scheduled = False
+
+        def flush() -> None:
+            nonlocal flushed, scheduled
+            scheduled = False
+            if self._finished:  # the relay ended (finish flushed it all) or the browser left
+                return
+            flushed = self.flush()
+            flushed.add_done_callback(lambda f: f.cancelled() or f.exception())  # a closed browser: seen elsewhere
+
+        async for chunk in response.aiter_raw():
+            out = scrubber.feed(chunk)
+            if not out:
+                continue
+            if flushed is not None and not flushed.done():
+                await flushed
+            self.write(out)
+            if not scheduled:
+                scheduled = True
+                loop.call_soon(flush)
 
     def _cut(self, error: Exception, bridge: AievBridge, content_type: str) -> None:
         """The upstream failed after its headers: say so in the answer's own form."""
