@@ -6,12 +6,14 @@ Thin handlers over the modules that do the work: ``status`` and ``verify`` (``ve
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import sys
 
 import tornado
 from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
@@ -89,8 +91,22 @@ class ConfigHandler(APIHandler):
         self.finish(json.dumps(self.settings[BRIDGE_SETTING].public_state()))
 
 
+def answers_session_errors(method):
+    """A session route whose ``SessionError`` is answered with its status and ``{"message", ...extra}``."""
+
+    @functools.wraps(method)
+    async def route(self, *args):
+        try:
+            await ensure_async(method(self, *args))
+        except SessionError as error:
+            self.set_status(error.status)
+            self.finish(json.dumps({"message": str(error), **error.extra}))
+
+    return route
+
+
 class SessionsHandler(APIHandler):
-    """Base of the session routes: ``SessionError`` answers its status with ``{"message", ...extra}``."""
+    """Base of the session routes: the store, and the request body as JSON."""
 
     @property
     def store(self) -> SessionStore:
@@ -101,10 +117,6 @@ class SessionsHandler(APIHandler):
             return json.loads(self.request.body or b"")
         except ValueError as exc:
             raise SessionError(f"invalid JSON body: {exc}") from None
-
-    def write_session_error(self, error: SessionError) -> None:
-        self.set_status(error.status)
-        self.finish(json.dumps({"message": str(error), **error.extra}))
 
 
 class SessionListHandler(SessionsHandler):
@@ -120,11 +132,9 @@ class SessionHandler(SessionsHandler):
     """``DELETE /aiev/sessions/<id>``: 204, the session's files removed (404 when it has none)."""
 
     @tornado.web.authenticated
+    @answers_session_errors
     def delete(self, session_id: str):
-        try:
-            self.store.delete(session_id)
-        except SessionError as error:
-            return self.write_session_error(error)
+        self.store.delete(session_id)
         self.set_status(204)
         self.finish()
 
@@ -134,21 +144,16 @@ class SessionEventsHandler(SessionsHandler):
     ``{"next_seq": N}``; 409 ``{"message", "next_seq"}`` when the first seq is not the next one."""
 
     @tornado.web.authenticated
+    @answers_session_errors
     def get(self, session_id: str):
-        try:
-            self.finish(self.store.read_lines(session_id))
-        except SessionError as error:
-            self.write_session_error(error)
+        self.finish(self.store.read_lines(session_id))
 
     @tornado.web.authenticated
+    @answers_session_errors
     async def post(self, session_id: str):
-        try:
-            body = self._body()
-            lines = body.get("lines") if isinstance(body, dict) else None
-            next_seq = await self.store.append(session_id, lines)
-        except SessionError as error:
-            return self.write_session_error(error)
-        self.finish(json.dumps({"next_seq": next_seq}))
+        body = self._body()
+        lines = body.get("lines") if isinstance(body, dict) else None
+        self.finish(json.dumps({"next_seq": await self.store.append(session_id, lines)}))
 
 
 class SessionRecordHandler(SessionsHandler):
@@ -156,19 +161,14 @@ class SessionRecordHandler(SessionsHandler):
     ``<id>``), written atomically; ``{"path"}`` relative to the server root."""
 
     @tornado.web.authenticated
+    @answers_session_errors
     def get(self, session_id: str):
-        try:
-            self.finish(self.store.read_record(session_id))
-        except SessionError as error:
-            self.write_session_error(error)
+        self.finish(self.store.read_record(session_id))
 
     @tornado.web.authenticated
+    @answers_session_errors
     def put(self, session_id: str):
-        try:
-            path = self.store.write_record(session_id, self._body())
-        except SessionError as error:
-            return self.write_session_error(error)
-        self.finish(json.dumps({"path": path}))
+        self.finish(json.dumps({"path": self.store.write_record(session_id, self._body())}))
 
 
 def setup_handlers(web_app) -> None:

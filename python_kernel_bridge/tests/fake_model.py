@@ -11,6 +11,7 @@ query, headers, body) and answered by the next entry of ``model.script``:
   decides when the rest comes); ``model.disconnected`` is set when the client goes away mid-answer;
 - ``{"raw": [str, ...]}``: ``text/event-stream`` whose bytes are these strings as they are, each flushed on its
   own, 0.2 s apart (one value split over two TCP writes);
+- ``{"cut": obj}``: headers announcing the whole JSON body, half of it, then the connection closed;
 - ``{"hang": True}``: never answers (until the client disconnects).
 
 An exhausted script answers 500 (``script exhausted``).
@@ -70,6 +71,14 @@ class _Handler(tornado.web.RequestHandler):
             self.set_header(name, value)
         if turn.get("hang"):
             await self.model.disconnected.wait()
+            return
+        if "cut" in turn:
+            body = json.dumps(turn["cut"]).encode()
+            self.set_header("Content-Type", "application/json")
+            self.set_header("Content-Length", str(len(body)))
+            self.write(body[: len(body) // 2])
+            await self.flush()
+            self.request.connection.stream.close()
             return
         if "events" not in turn and "raw" not in turn:
             self.set_status(turn.get("status", 200))

@@ -228,6 +228,15 @@ async def test_a_stream_that_stalls_ends_with_an_error_event(browser, model, req
     assert error["message"] == f"model endpoint http://127.0.0.1:{model.port} stopped sending for 1 s"
 
 
+async def test_a_whole_answer_cut_short_is_a_502(browser, model):
+    model.script.append({"cut": completion("x" * 2000)})
+    async with browser:
+        response = await browser.post("/".join(CHAT), content=chat_body(False))
+    assert response.status_code == 502
+    message = response.json()["error"]["message"]
+    assert message.startswith(f"model endpoint http://127.0.0.1:{model.port} cut the answer (")
+
+
 async def test_the_key_never_comes_back(browser, model):
     echo = {"error": {"message": f"Incorrect API key provided: {KEY}"}}
     half = len(KEY) // 2
