@@ -4,9 +4,14 @@ Several files are verified in this one process (one kernel per file, ``--jobs`` 
 the replay is nbclient's async API, as in the server's ``/aiev/verify`` route), so Python's start-up and imports
 are paid once. One file prints ``verdict: …`` and its problem lines; several prefix each summary with the file's
 path, in the order the files finish. ``--jsonl`` prints instead one JSON object per file as soon as it finishes:
-``{"file": PATH, "verdict": "verified"|"diverged"|"failed"|"unverified"|null, "error": null|"one line"}``;
-``error`` is set when the file could not be read, its kernel could not start (``verdict`` null then) or, with
-``--write``, its block could not be written. A bad file never stops the others.
+``{"file": PATH, "verdict": "verified"|"diverged"|"failed"|"unverified"|null, "error": null|"one line",
+"verification": BLOCK|null}``; ``error`` is set when the file could not be read, its kernel could not start
+(``verdict`` null then) or, with ``--write``, its block could not be written. A bad file never stops the others.
+With ``--files-from -`` the paths are read from stdin as they come, each verified as soon as a worker is free, so
+one verifier process can serve a caller that hands it records one by one (the ``aiev batch`` verify gate).
+
+``--replayed``: every FILE holds ``{"sample": SAMPLE, "run": RUN}``, a replay made elsewhere (the ``aiev`` runner on
+a remote server's kernels, ``verify.replayed_block``); it is compared and judged without starting a kernel.
 
 Attachments (``task.attachments``, the files a task's code reads, by path relative to its working folder) are
 copied into each replay's folder when their sha256 matches, from ``--attachments-dir DIR`` for every file, by
@@ -27,6 +32,7 @@ import os
 import stat
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -99,7 +105,8 @@ def write_verification(path: str, sample: dict[str, Any], block: Mapping[str, An
         raise
 
 
-def _read(path: str) -> dict[str, Any]:
+def _read(path: str, pair: bool = False) -> dict[str, Any]:
+    """The sample in ``path``; with ``pair``, the ``{"sample", "run"}`` object (checked by ``replayed_block``)."""
     from .verify import InvalidSample, check_sample
 
     try:
@@ -109,6 +116,10 @@ def _read(path: str) -> dict[str, Any]:
         raise InvalidSample(exc.strerror or str(exc)) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidSample(f"not JSON ({exc})") from exc
+    if pair:
+        if not (isinstance(data, dict) and "sample" in data and "run" in data):
+            raise InvalidSample("not a replayed pair: no 'sample' and 'run' fields")
+        return data
     return check_sample(data)
 
 
@@ -132,17 +143,30 @@ class Outcome:
 
 
 async def verify_file(
-    path: str, *, timeout: float, kernel: str | None, write: bool, attachments_dir: str | None = None
+    path: str,
+    *,
+    timeout: float,
+    kernel: str | None,
+    write: bool,
+    attachments_dir: str | None = None,
+    replayed: bool = False,
 ) -> Outcome:
     """Read, replay and (``write``) update one file; every failure comes back as the outcome's ``error``.
-    Attachments come from ``attachments_dir``, by default the file's own folder."""
+    Attachments come from ``attachments_dir``, by default the file's own folder. ``replayed``: the file holds a
+    ``{"sample", "run"}`` pair, judged without a kernel (and never written)."""
     from .replay import ReplayStartError  # imported here: the version line needs neither nbclient nor nbformat
-    from .verify import InvalidSample, averify_sample
+    from .verify import InvalidSample, averify_sample, replayed_block
 
     try:
-        sample = _read(path)
+        sample = _read(path, pair=replayed)
     except InvalidSample as exc:
         return Outcome(path, error=f"cannot read {path}: {exc}")
+    if replayed:
+        try:
+            block = replayed_block(sample["sample"], sample["run"])
+        except InvalidSample as exc:
+            return Outcome(path, error=f"cannot read {path}: {exc}")
+        return Outcome(path, block)
     try:
         folder = attachments_dir if attachments_dir is not None else os.path.dirname(os.path.abspath(path))
         block = await averify_sample(sample, timeout=timeout, kernel_name=kernel, attachments_dir=folder)
@@ -169,7 +193,8 @@ def _report(outcome: Outcome, *, jsonl: TextIO | None, prefixed: bool) -> None:
     """Print one file's outcome: a JSON line on ``jsonl``, or the summary and problem lines (errors on stderr)."""
     if jsonl is not None:
         verdict = outcome.block["verdict"] if outcome.block else None
-        print(json.dumps({"file": outcome.file, "verdict": verdict, "error": outcome.error}), file=jsonl, flush=True)
+        line = {"file": outcome.file, "verdict": verdict, "error": outcome.error, "verification": outcome.block}
+        print(json.dumps(line), file=jsonl, flush=True)
         return
     if outcome.block is not None:
         lines = [(f"{outcome.file}: " if prefixed else "") + summary_line(outcome.block)]
@@ -179,38 +204,63 @@ def _report(outcome: Outcome, *, jsonl: TextIO | None, prefixed: bool) -> None:
         print(f"verify: {where}{outcome.error}", file=sys.stderr, flush=True)
 
 
-async def _verify_all(args: argparse.Namespace, files: list[str]) -> int:
-    """Verify ``files`` with ``args.jobs`` workers on this loop, reporting each as it finishes; the exit status."""
-    pending = iter(files)  # shared by the workers: each takes the next file when it is free
+def _read_stdin_into(queue: asyncio.Queue[str | None]) -> None:
+    """Put the paths stdin brings into ``queue`` as they arrive (a reader thread), then None at the end of input."""
+    loop = asyncio.get_running_loop()
+
+    def read() -> None:
+        for line in sys.stdin:
+            if line.strip():
+                loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=read, name="aiev-verify-stdin", daemon=True).start()
+
+
+async def _verify_all(args: argparse.Namespace, files: list[str], streamed: bool = False) -> int:
+    """Verify ``files`` (then, when ``streamed``, the paths stdin brings as they come) with ``args.jobs`` workers on
+    this loop, reporting each as it finishes; the exit status (2 when nothing was given)."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    for path in files:  # the given files first, ahead of anything stdin brings
+        queue.put_nowait(path)
+    if streamed:
+        _read_stdin_into(queue)
+    else:
+        queue.put_nowait(None)
     jsonl = _json_stream() if args.jsonl else None
     statuses: list[int] = []
+    prefixed = streamed or len(files) > 1
 
     async def worker() -> None:
-        for path in pending:
+        while (path := await queue.get()) is not None:
             try:
                 outcome = await verify_file(
                     path,
                     timeout=args.timeout,
                     kernel=args.kernel,
-                    write=args.write,
+                    write=args.write and not args.replayed,
                     attachments_dir=args.attachments_dir,
+                    replayed=args.replayed,
                 )
             except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the others
                 traceback.print_exc()
                 outcome = Outcome(path, error=f"internal error: {type(exc).__name__}: {exc}", error_names_file=False)
-            _report(outcome, jsonl=jsonl, prefixed=len(files) > 1)
+            _report(outcome, jsonl=jsonl, prefixed=prefixed)
             statuses.append(outcome.status)
+        queue.put_nowait(None)  # the end of input, for the next worker
 
-    await asyncio.gather(*(worker() for _ in range(min(args.jobs, len(files)))))
+    await asyncio.gather(*(worker() for _ in range(args.jobs)))
+    if not statuses:
+        print("verify: no file was named", file=sys.stderr)
+        return 2
     return 2 if 2 in statuses else (1 if 1 in statuses else 0)
 
 
 def _files(args: argparse.Namespace) -> list[str]:
-    """The positional files, then those listed in ``--files-from`` (raises ``OSError`` if it cannot be read)."""
+    """The positional files, then those listed in a ``--files-from`` file (raises ``OSError`` if it cannot be read);
+    ``--files-from -`` is read as it comes, by ``_verify_all``."""
     files = list(args.files)
-    if args.files_from == "-":
-        files.extend(line for line in sys.stdin.read().splitlines() if line)
-    elif args.files_from is not None:
+    if args.files_from is not None and args.files_from != "-":
         with open(args.files_from, encoding="utf-8") as handle:
             files.extend(line for line in handle.read().splitlines() if line)
     return files
@@ -252,7 +302,14 @@ def parser() -> argparse.ArgumentParser:
     verify.add_argument("--write", action="store_true", help="write each verification block back into its file")
     verify.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="files replayed at once (default 1)")
     verify.add_argument(
-        "--jsonl", action="store_true", help='one JSON line per file as it finishes: {"file", "verdict", "error"}'
+        "--jsonl",
+        action="store_true",
+        help='one JSON line per file as it finishes: {"file", "verdict", "error", "verification"}',
+    )
+    verify.add_argument(
+        "--replayed",
+        action="store_true",
+        help='each FILE holds {"sample", "run"}: a replay made elsewhere, judged without a kernel',
     )
     return root
 
@@ -266,10 +323,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:
             print(f"verify: cannot read {args.files_from}: {exc.strerror or exc}", file=sys.stderr)
             return 2
-        if not files:
+        streamed = args.files_from == "-"
+        if not files and not streamed:
             args.usage_error("name at least one FILE.json (or --files-from LIST)")
         if args.attachments_dir is not None and not os.path.isdir(args.attachments_dir):
             args.usage_error(f"--attachments-dir {args.attachments_dir}: not a folder")
-        return asyncio.run(_verify_all(args, files))
+        return asyncio.run(_verify_all(args, files, streamed))
     print(f"jupyterlab-aiev bridge {__version__}")
     return 0

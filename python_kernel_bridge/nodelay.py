@@ -85,6 +85,11 @@ def apply(server_app) -> bool:
     if enabled:
         patch_kernel_websocket_handler()
         server_app.log.info("jupyterlab-aiev: TCP_NODELAY on kernel websockets")
+        from . import gateway_nodelay  # the server's hop to its kernel gateway, when it has one
+
+        if gateway_nodelay.uses_gateway(server_app):
+            gateway_nodelay.patch_gateway_connection()
+            server_app.log.info("jupyterlab-aiev: TCP_NODELAY and frame acks on the websockets to the kernel gateway")
     else:
         server_app.log.info("jupyterlab-aiev: TCP_NODELAY on kernel websockets is off (opted out)")
     return enabled

@@ -1,4 +1,5 @@
-"""Runs a notebook top to bottom in a fresh kernel with nbclient's async API, then task tests in the same kernel.
+"""Runs a notebook top to bottom in a fresh kernel with nbclient's async API: the task's setup sources first, then
+every code cell, then the task's tests, all in the same kernel.
 
 Only execution lives here (what each cell did); comparison and the verdict are in ``verify.py``. The kernel is
 started and stopped here rather than through ``NotebookClient.async_setup_kernel``, which installs SIGINT/SIGTERM
@@ -52,6 +53,8 @@ class ReplayRun:
     cells: list[CellRun]
     tests: list[CellRun]
     runner_version: str = nbclient.__version__
+    #: The task's setup sources, run before the cells (``index``: position in ``task.setup``).
+    setup: list[CellRun] = field(default_factory=list)
 
 
 def _utc_now() -> str:
@@ -129,6 +132,11 @@ async def _run_cell(client: NotebookClient, index: int, replies: dict[int, dict[
     return CellRun(index, ERROR, outputs, error)
 
 
+def _stops(run: CellRun) -> bool:
+    """After this run the kernel cannot go on: a timeout or a dead kernel."""
+    return run.status == TIMEOUT or (run.error or {}).get("ename") == "DeadKernelError"
+
+
 async def replay_notebook(
     nb: nbformat.NotebookNode,
     tests: list[str],
@@ -137,10 +145,11 @@ async def replay_notebook(
     kernel_name: str,
     cwd: str,
     env: dict[str, str] | None = None,
+    setup: list[str] | None = None,
 ) -> ReplayRun:
-    """Run every code cell of ``nb`` (modified in place) in a fresh kernel started in ``cwd`` (with environment
-    ``env``; None: this process's), then each test source as an extra cell. After a timeout or a kernel death the
-    rest is ``skipped``."""
+    """Run each ``setup`` source, then every code cell of ``nb`` (modified in place; the extra sources are appended
+    to it as cells), then each test source, in a fresh kernel started in ``cwd`` (with environment ``env``; None:
+    this process's). After a timeout or a kernel death the rest is ``skipped``."""
     replies: dict[int, dict[str, Any]] = {}
     client = _client(nb, timeout=timeout, kernel_name=kernel_name, cwd=cwd)
 
@@ -151,24 +160,32 @@ async def replay_notebook(
     started_at, t0 = _utc_now(), time.perf_counter()
     await _start(client, cwd, env)
     cells: list[CellRun] = []
-    test_runs: list[CellRun] = []
+    stopped = False
+
+    async def extra(sources: list[str], kind: str) -> list[CellRun]:
+        """Each source run as a cell appended to ``nb`` (``aiev-<kind>-<n>``), numbered from 0."""
+        nonlocal stopped
+        runs = []
+        for number, source in enumerate(sources):
+            if stopped:
+                runs.append(CellRun(number, SKIPPED))
+                continue
+            nb.cells.append(nbformat.v4.new_code_cell(source, id=f"aiev-{kind}-{number}"))
+            run = await _run_cell(client, len(nb.cells) - 1, replies)
+            stopped = _stops(run)
+            runs.append(CellRun(number, run.status, run.outputs, run.error))
+        return runs
+
     try:
         python = await _python_version(client)
-        stopped = False
         code_indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        setup_runs = await extra(list(setup or []), "setup")
         for index in code_indices:
             run = CellRun(index, SKIPPED) if stopped else await _run_cell(client, index, replies)
-            stopped = stopped or run.status == TIMEOUT or (run.error or {}).get("ename") == "DeadKernelError"
+            stopped = stopped or _stops(run)
             cells.append(run)
-        for number, source in enumerate(tests):
-            if stopped:
-                test_runs.append(CellRun(number, SKIPPED))
-                continue
-            nb.cells.append(nbformat.v4.new_code_cell(source, id=f"aiev-test-{number}"))
-            run = await _run_cell(client, len(nb.cells) - 1, replies)
-            stopped = run.status == TIMEOUT or (run.error or {}).get("ename") == "DeadKernelError"
-            test_runs.append(CellRun(number, run.status, run.outputs, run.error))
+        test_runs = await extra(tests, "test")
     finally:
         await _stop(client)
     duration_ms = round((time.perf_counter() - t0) * 1000, 1)
-    return ReplayRun(kernel_name, python, started_at, duration_ms, cells, test_runs)
+    return ReplayRun(kernel_name, python, started_at, duration_ms, cells, test_runs, setup=setup_runs)

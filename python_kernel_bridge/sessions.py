@@ -41,7 +41,7 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 #: Kinds of event-log lines.
 KINDS = frozenset({
     "header", "user", "assistant", "execution", "tool_result", "event", "environment", "notebook", "attachments",
-    "finish",
+    "verification", "finish",
 })
 EVENTS_SUFFIX = ".aiev.events.jsonl"
 RECORD_SUFFIX = ".aiev.json"

@@ -3,8 +3,8 @@
 Verdict (criteria ``0.2``, "Verified means" in the sample-format design note), first rule that applies:
 
 - ``unverified``: no notebook, or no code cell with source (nothing to replay);
-- ``failed``: a cell raised, timed out or killed the kernel (later cells are then ``skipped``), or a task test
-  did not pass;
+- ``failed``: a task setup source (``task.setup``, run first) or a cell raised, timed out or killed the kernel
+  (later cells are then ``skipped``), or a task test did not pass;
 - ``diverged``: every cell ran, but a compared cell's normalised outputs differ from the recorded ones;
 - ``verified``: otherwise.
 
@@ -76,10 +76,10 @@ def check_sample(sample: Any) -> dict[str, Any]:
         if not isinstance(cell, dict) or "cell_type" not in cell:
             raise InvalidSample(f"notebook cell {index} is not an nbformat cell")
     task = sample.get("task", {})
-    tests = task.get("tests") if isinstance(task, dict) else None
-    tests_ok = tests is None or (isinstance(tests, list) and all(isinstance(t, str) for t in tests))
-    if not isinstance(task, dict) or not tests_ok:
-        raise InvalidSample("'task' must be an object whose optional 'tests' is a list of Python sources")
+    sources = [task.get(key) for key in ("tests", "setup")] if isinstance(task, dict) else []
+    sources_ok = all(v is None or (isinstance(v, list) and all(isinstance(t, str) for t in v)) for v in sources)
+    if not isinstance(task, dict) or not sources_ok:
+        raise InvalidSample("'task' must be an object whose optional 'tests' and 'setup' are lists of Python sources")
     files = task.get("attachments")
     if files is not None and not (
         isinstance(files, list) and all(isinstance(f, dict) and isinstance(f.get("path"), str) for f in files)
@@ -109,7 +109,9 @@ def redact_run(run: ReplayRun, secrets: list[str]) -> ReplayRun:
     def cell(c: CellRun) -> CellRun:
         return dataclasses.replace(c, outputs=redact_values(c.outputs, secrets), error=redact_values(c.error, secrets))
 
-    return dataclasses.replace(run, cells=[cell(c) for c in run.cells], tests=[cell(t) for t in run.tests])
+    return dataclasses.replace(
+        run, cells=[cell(c) for c in run.cells], tests=[cell(t) for t in run.tests], setup=[cell(c) for c in run.setup]
+    )
 
 
 def _first_code_line(source: str) -> str:
@@ -197,11 +199,14 @@ def tests_block(runs: list[CellRun]) -> dict[str, Any]:
     return {"passed": passed, "failed": len(results) - passed, "results": results}
 
 
-def decide_verdict(cells: list[Mapping[str, Any]], tests: Mapping[str, Any] | None) -> str:
-    """The verdict from the per-cell entries and the tests block (rules in the module doc)."""
+def decide_verdict(
+    cells: list[Mapping[str, Any]], tests: Mapping[str, Any] | None, setup: list[Mapping[str, Any]] | None = None
+) -> str:
+    """The verdict from the per-cell entries, the tests block and the setup runs (rules in the module doc)."""
     if not cells:
         return "unverified"
-    if any(c["status"] != OK for c in cells) or (tests is not None and tests["failed"]):
+    failed_setup = any(s["status"] != OK for s in setup or [])
+    if failed_setup or any(c["status"] != OK for c in cells) or (tests is not None and tests["failed"]):
         return "failed"
     if not all(c["match"] for c in cells):
         return "diverged"
@@ -284,8 +289,12 @@ def build_block(
     }
     if attachments:
         block["replay"]["attachments"] = attachments
+    if run.setup:
+        block["replay"]["setup"] = [
+            {"index": r.index, "status": r.status, **({"error": dict(r.error)} if r.error else {})} for r in run.setup
+        ]
     block["tests"] = tests_block(run.tests) if tests else None
-    block["verdict"] = decide_verdict(cells, block["tests"])
+    block["verdict"] = decide_verdict(cells, block["tests"], block["replay"].get("setup"))
     return block
 
 
@@ -309,17 +318,57 @@ async def averify_sample(
         return build_block(sample, recorded_cells, None)
     nb = _notebook(nb_dict)
     tests = list((sample.get("task") or {}).get("tests") or [])
+    setup = list((sample.get("task") or {}).get("setup") or [])
     kernel = kernel_name or _kernel_name(sample, nb_dict)
     wanted = list((sample.get("task") or {}).get("attachments") or [])
     workdir = cwd or tempfile.mkdtemp(prefix="aiev-replay-")
     try:
         staged = await asyncio.to_thread(stage_attachments, wanted, attachments_dir, workdir) if wanted else None
-        run = await replay_notebook(nb, tests, timeout=timeout, kernel_name=kernel, cwd=workdir, env=env)
+        run = await replay_notebook(nb, tests, timeout=timeout, kernel_name=kernel, cwd=workdir, env=env, setup=setup)
     finally:
         if cwd is None:
             shutil.rmtree(workdir, ignore_errors=True)
     run = redact_run(run, secret_values(sample, os.environ if env is None else env))
     return build_block(sample, recorded_cells, run, staged)
+
+
+def _cell_runs(items: Any, what: str) -> list[CellRun]:
+    if not isinstance(items, list):
+        raise InvalidSample(f"'run.{what}' must be a list")
+    runs = []
+    for item in items:
+        if not (isinstance(item, dict) and isinstance(item.get("index"), int) and isinstance(item.get("status"), str)):
+            raise InvalidSample(f"each of 'run.{what}' needs an integer 'index' and a 'status'")
+        error = item.get("error")
+        runs.append(CellRun(item["index"], item["status"], list(item.get("outputs") or []), dict(error) if error else None))
+    return runs
+
+
+def replayed_block(sample: dict[str, Any], run: Mapping[str, Any], env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``verification`` block of a replay made elsewhere, e.g. by the ``aiev`` runner on a remote server's kernels
+    (``run``: ``{kernel_name, python, started_at, duration_ms, runner, runner_version, cells, tests, setup}``, each
+    cell ``{index, status, outputs, error}`` in code-cell order); compared and judged exactly as a replay here."""
+    check_sample(sample)
+    if not isinstance(run, Mapping):
+        raise InvalidSample("'run' must be an object")
+    recorded_cells = [c for c in (sample.get("notebook") or {}).get("cells", []) if c.get("cell_type") == "code"]
+    if not any(joined(c.get("source")).strip() for c in recorded_cells):
+        return build_block(sample, recorded_cells, None)
+    replay = ReplayRun(
+        kernel_name=str(run.get("kernel_name") or ""),
+        python=run.get("python"),
+        started_at=str(run.get("started_at") or ""),
+        duration_ms=float(run.get("duration_ms") or 0),
+        cells=_cell_runs(run.get("cells"), "cells"),
+        tests=_cell_runs(run.get("tests") or [], "tests"),
+        runner_version=str(run.get("runner_version") or ""),
+        setup=_cell_runs(run.get("setup") or [], "setup"),
+    )
+    if len(replay.cells) != len(recorded_cells):
+        raise InvalidSample(f"'run.cells' has {len(replay.cells)} entries for {len(recorded_cells)} code cells")
+    block = build_block(sample, recorded_cells, redact_run(replay, secret_values(sample, env or {})))
+    block["replay"]["runner"] = str(run.get("runner") or RUNNER)
+    return block
 
 
 def verify_sample(

@@ -8,7 +8,7 @@ import type { Redaction } from './redact';
 import type { ISample, ISource, IStep, ITask, IToolDefinition } from './types';
 
 /** Kinds of event-log lines: one per recorder call, after the header. */
-export type LogKind = 'header' | IStep['type'] | 'environment' | 'notebook' | 'attachments' | 'finish';
+export type LogKind = 'header' | IStep['type'] | 'environment' | 'notebook' | 'attachments' | 'verification' | 'finish';
 
 /** Payload of the log's first line: everything of the record known at the start. */
 export interface ILogHeader {

@@ -97,8 +97,10 @@ function applyLine(sample: ISample | null, line: ILogLine): ISample {
   sample.redactions.push(...(line.redactions ?? []));
   switch (line.kind) {
     case 'user':
-      // A user turn after a finished one continues the session: the record is open again until the next finish.
+      // A user turn after a finished one continues the session: the record is open again until the next finish,
+      // and its notebook unverified until it is replayed again.
       sample.outcome = null;
+      sample.verification = verificationOf([]);
       sample.steps.push(line.payload as IStep);
       break;
     case 'assistant':
@@ -115,6 +117,9 @@ function applyLine(sample: ISample | null, line: ILogLine): ISample {
       break;
     case 'attachments':
       sample.task = { ...sample.task, attachments: line.payload as ITask['attachments'] };
+      break;
+    case 'verification':
+      sample.verification = line.payload as IVerification;
       break;
     case 'finish':
       sample.outcome = line.payload as IOutcome;
@@ -259,6 +264,11 @@ export class SessionRecorder {
   /** Sets (or replaces) the task's attachments, once the files the session read are known. */
   setAttachments(attachments: ITask['attachments']): void {
     this._record('attachments', attachments, 'task.attachments', this._time());
+  }
+
+  /** Sets the verification block (a replay of the final notebook: the verify gate's last attempt). */
+  setVerification(verification: IVerification): void {
+    this._record('verification', verification, 'verification', this._time());
   }
 
   /**

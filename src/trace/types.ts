@@ -111,7 +111,7 @@ export interface IToolResultStep {
 /**
  * Something that happened outside the dialogue: silent/introspection executions, kernel restarts, retries, faults,
  * a cell a person edited under the agent (`user_edit`), a session continued from its log (`resumed`), its notebook
- * or kernel gone (`driver_lost`).
+ * or kernel gone (`driver_lost`), a replay of the final notebook by the verify gate (`verify_gate`).
  */
 export interface IEventStep {
   type: 'event';
@@ -126,7 +126,8 @@ export interface IEventStep {
     | 'notebook_saved'
     | 'user_edit'
     | 'resumed'
-    | 'driver_lost';
+    | 'driver_lost'
+    | 'verify_gate';
   time: string;
   detail: Record<string, unknown>;
 }
@@ -159,6 +160,8 @@ export interface ITask {
   system?: string;
   attachments: { path: string; sha256: string }[];
   tests?: string[];
+  /** Python sources run silently before the agent starts (and before the final notebook in a replay). */
+  setup?: string[];
   tags: string[];
 }
 
