@@ -32,6 +32,8 @@ from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebso
 
 from .nodelay import SETTING
 
+#: Key in the tornado application settings: True when this server's kernels run on a gateway (``--gateway-url``).
+GATEWAY_SETTING = "aiev_gateway"
 #: Marks the wrapped methods, so that patching twice is a no-op.
 _MARKER = "__aiev_gateway_nodelay__"
 #: Opcode of a websocket pong frame (RFC 6455, 5.5.3).

@@ -17,7 +17,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from . import __version__, nodelay, proxy
+from . import __version__, gateway_nodelay, nodelay, proxy
 from .config import SETTING as BRIDGE_SETTING
 from .kernel_env import scrubbed_environ
 from .replay import ReplayStartError
@@ -30,9 +30,10 @@ STORE_SETTING = "aiev_session_store"
 
 
 class StatusHandler(APIHandler):
-    """``GET /aiev/status``: the bridge's version and the server's Python, for the sidebar's health line, and
-    whether this server sets TCP_NODELAY on kernel websockets (``kernel_nodelay``; clients of a server without it
-    ack every frame instead, see ``nodelay.py``)."""
+    """``GET /aiev/status``: the bridge's version and the server's Python, for the sidebar's health line, whether
+    this server sets TCP_NODELAY on kernel websockets (``kernel_nodelay``; clients of a server without it ack every
+    frame instead, see ``nodelay.py``) and whether its kernels run on a kernel gateway (``gateway``: their websockets
+    then speak only the legacy protocol, and ``/aiev/verify`` would replay on this server's machine, not there)."""
 
     @tornado.web.authenticated
     def get(self):
@@ -44,6 +45,7 @@ class StatusHandler(APIHandler):
                     "python": platform.python_version(),
                     "executable": sys.executable,
                     "kernel_nodelay": bool(self.settings.get(nodelay.SETTING, False)),
+                    "gateway": bool(self.settings.get(gateway_nodelay.GATEWAY_SETTING, False)),
                 }
             )
         )

@@ -80,14 +80,16 @@ def patch_kernel_websocket_handler() -> bool:
 
 def apply(server_app) -> bool:
     """Apply the cure to ``server_app`` at extension load (or not, when opted out); returns whether it is on."""
+    from . import gateway_nodelay  # the server's hop to its kernel gateway, when it has one
+
     enabled = KernelNoDelay(parent=server_app).enabled
+    gateway = gateway_nodelay.uses_gateway(server_app)
     server_app.web_app.settings[SETTING] = enabled
+    server_app.web_app.settings[gateway_nodelay.GATEWAY_SETTING] = gateway
     if enabled:
         patch_kernel_websocket_handler()
         server_app.log.info("jupyterlab-aiev: TCP_NODELAY on kernel websockets")
-        from . import gateway_nodelay  # the server's hop to its kernel gateway, when it has one
-
-        if gateway_nodelay.uses_gateway(server_app):
+        if gateway:
             gateway_nodelay.patch_gateway_connection()
             server_app.log.info("jupyterlab-aiev: TCP_NODELAY and frame acks on the websockets to the kernel gateway")
     else:

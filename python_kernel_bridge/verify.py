@@ -45,7 +45,7 @@ from typing import Any
 import nbformat
 
 from .attachments import stage_attachments
-from .normalise import canonical_outputs, error_names, joined, redact_values
+from .normalise import canonical_outputs, error_names, joined, redact_values, strip_ansi
 from .replay import OK, TIMEOUT, SKIPPED, CellRun, ReplayRun, replay_notebook
 
 CRITERIA_VERSION = "0.2"
@@ -57,6 +57,8 @@ _INSTALLER = re.compile(r"^[%!]\s*(?:pip3?|conda|mamba|micromamba|uv\s+pip|pytho
 MIN_SECRET_CHARS = 8
 _DIFF_LINES = 12
 _DIFF_CHARS = 1000
+#: Characters of a replayed error's traceback kept in the block (its end: where it was raised).
+TRACEBACK_CHARS = 1500
 
 
 class InvalidSample(ValueError):
@@ -112,6 +114,17 @@ def redact_run(run: ReplayRun, secrets: list[str]) -> ReplayRun:
     return dataclasses.replace(
         run, cells=[cell(c) for c in run.cells], tests=[cell(t) for t in run.tests], setup=[cell(c) for c in run.setup]
     )
+
+
+def error_entry(run: CellRun) -> dict[str, str]:
+    """``{ename, evalue, traceback}`` of a replayed cell or test that raised: the traceback ANSI-stripped, its last
+    ``TRACEBACK_CHARS`` characters (what the verify gate shows the model)."""
+    entry = dict(run.error or {})
+    for output in run.outputs:
+        if output.get("output_type") == "error" and output.get("traceback"):
+            text = strip_ansi("\n".join(str(line) for line in output["traceback"]))
+            entry["traceback"] = text[-TRACEBACK_CHARS:]
+    return entry
 
 
 def _first_code_line(source: str) -> str:
@@ -181,7 +194,7 @@ def compare_cell(cell: Mapping[str, Any], run: CellRun, mode: str) -> dict[str, 
         if before != after:
             entry["diff"] = short_diff(before, after)
     if run.error:
-        entry["error"] = dict(run.error)
+        entry["error"] = error_entry(run)
     return entry
 
 
@@ -193,7 +206,7 @@ def tests_block(runs: list[CellRun]) -> dict[str, Any]:
         status = "passed" if run.status == OK else ("skipped" if run.status == SKIPPED else "failed")
         result: dict[str, Any] = {"index": run.index, "status": status}
         if run.error:
-            result["error"] = dict(run.error)
+            result["error"] = error_entry(run)
         results.append(result)
     passed = sum(r["status"] == "passed" for r in results)
     return {"passed": passed, "failed": len(results) - passed, "results": results}
@@ -291,7 +304,7 @@ def build_block(
         block["replay"]["attachments"] = attachments
     if run.setup:
         block["replay"]["setup"] = [
-            {"index": r.index, "status": r.status, **({"error": dict(r.error)} if r.error else {})} for r in run.setup
+            {"index": r.index, "status": r.status, **({"error": error_entry(r)} if r.error else {})} for r in run.setup
         ]
     block["tests"] = tests_block(run.tests) if tests else None
     block["verdict"] = decide_verdict(cells, block["tests"], block["replay"].get("setup"))

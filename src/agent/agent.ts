@@ -81,12 +81,14 @@ export class Agent {
     return this._runner;
   }
 
-  /** Continue the conversation with `prompt` until a final answer or a limit; never throws for model, kernel or tool failures. */
-  async run(prompt: string, signal: AbortSignal | undefined = this._options.signal): Promise<IOutcome> {
+  /**
+   * Continue the conversation with `prompt` until a final answer or a limit (`maxSteps` model turns, default the
+   * agent's); never throws for model, kernel or tool failures.
+   */
+  async run(prompt: string, signal: AbortSignal | undefined = this._options.signal, maxSteps = this._options.maxSteps ?? 20): Promise<IOutcome> {
     this._signal = signal;
     try {
       this._userMessage(prompt);
-      const maxSteps = this._options.maxSteps ?? 20;
       for (let step = 1; step <= maxSteps; step++) {
         if (step > 1) {
           (this._options.takeQueued?.() ?? []).forEach(text => this._userMessage(text));

@@ -20,6 +20,7 @@ import { conversationOf, unansweredActions } from './conversation';
 import { captureEnvironment, finishEnvironment } from './environment';
 import { secretEnvSnippet } from './kernelSnippets';
 import { TOOL_DEFINITIONS } from './tools';
+import { gateFinalAnswer, IVerifyGateOptions } from './verifyGate';
 
 /** Options of a session (new or continued). */
 export interface IAgentSessionOptions {
@@ -44,6 +45,8 @@ export interface IAgentSessionOptions {
   attachments?: (executedCode: string[]) => ITask['attachments'];
   /** Progress lines, for a command line. */
   onProgress?: (line: string) => void;
+  /** Replay the final notebook before a final answer stands, feeding failures back (`verifyGate.ts`). */
+  verifyGate?: IVerifyGateOptions;
 }
 
 /** Options of a new session. */
@@ -51,6 +54,10 @@ export interface INewSessionOptions extends IAgentSessionOptions {
   /** The first user message: the record's `task.prompt`. Send it with `send` once the session has started. */
   prompt: string;
   tags?: string[];
+  /** The task's tests (Python sources run after the final notebook in a replay): the record's `task.tests`. */
+  tests?: string[];
+  /** Python sources run silently in the kernel before the agent starts (and first in a replay): `task.setup`. */
+  setup?: string[];
   /** Raw output bytes kept per execution (the driver's cap). */
   outputsCapBytes?: number;
 }
@@ -92,20 +99,38 @@ export class AgentSession {
     _options.driver.lost.addEventListener('abort', this._onLost);
   }
 
-  /** Start a session: reads the kernel's secret-named variables, then its environment (silent, logged executions). */
+  /**
+   * Start a session: reads the kernel's secret-named variables, then its environment, then runs the task's setup
+   * (silent, logged executions; a setup source that fails rejects, the kernel being the caller's).
+   */
   static async start(options: INewSessionOptions): Promise<AgentSession> {
     const secrets = await kernelSecrets(options.driver);
     const tee = new StepTee(options.sink, 0);
+    const task = {
+      prompt: options.prompt,
+      attachments: [],
+      ...(options.tests?.length ? { tests: options.tests } : {}),
+      ...(options.setup?.length ? { setup: options.setup } : {}),
+      tags: options.tags ?? []
+    };
     const recorder = new SessionRecorder({
       sink: tee,
       source: options.source,
-      task: { prompt: options.prompt, attachments: [], tags: options.tags ?? [] },
+      task,
       tools: options.toolMode === 'native' ? TOOL_DEFINITIONS : [],
       secrets: [...(options.secrets ?? []), ...secrets.values],
       outputsCapBytes: options.outputsCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES
     });
     recorder.event('silent_execution', { purpose: 'secret environment variables', status: secrets.status, names: secrets.names });
     const environment = await captureEnvironment(options.driver, recorder, secrets.names);
+    for (const [index, code] of (options.setup ?? []).entries()) {
+      const result = await options.driver.executeSilent(code);
+      recorder.event('silent_execution', { purpose: 'task setup', index, code, status: result.status, error: result.error ?? null });
+      if (result.status !== 'ok') {
+        const why = result.error ? `${result.error.ename}: ${result.error.evalue}` : result.status;
+        throw new Error(`the task's setup code ${index + 1} failed (${why})`);
+      }
+    }
     return new AgentSession(options, recorder, tee, environment, undefined);
   }
 
@@ -243,7 +268,9 @@ export class AgentSession {
   private async _runTurn(text: string, signal: AbortSignal): Promise<IOutcome> {
     let outcome: IOutcome;
     try {
+      const before = this._assistantTurns();
       outcome = await this._agent.run(text, signal);
+      outcome = await this._verified(outcome, signal, before);
     } catch (error) {
       outcome = { reason: 'error', message: (error as Error).message };
     }
@@ -255,17 +282,44 @@ export class AgentSession {
     return outcome;
   }
 
+  /** The verify gate after a final answer (`verifyGate.ts`): replays, and turns of feedback within `maxSteps`. */
+  private _verified(outcome: IOutcome, signal: AbortSignal, turnsBefore: number): Promise<IOutcome> {
+    const gate = this._options.verifyGate;
+    const maxSteps = this._options.maxSteps ?? 20;
+    return !gate
+      ? Promise.resolve(outcome)
+      : gateFinalAnswer(gate, outcome, signal, {
+          recorder: this._recorder,
+          finalRecord: () => {
+            this._setFinalNotebook();
+            return this._recorder.snapshot();
+          },
+          turnsLeft: () => maxSteps - (this._assistantTurns() - turnsBefore),
+          continueWith: (feedback, steps) => this._agent.run(feedback, signal, steps),
+          onProgress: this._options.onProgress
+        });
+  }
+
+  private _assistantTurns(): number {
+    return this._recorder.snapshot().steps.filter(step => step.type === 'assistant').length;
+  }
+
+  /** The record's final notebook from its steps (the notebook's metadata from the driver, when it has one). */
+  private _setFinalNotebook(): void {
+    let notebook = null;
+    try {
+      notebook = this._options.driver.toJSON();
+    } catch {
+      // A lost notebook may have no model left: its metadata is all the final notebook takes from it.
+    }
+    this._recorder.setNotebook(buildFinalNotebook(this._recorder.snapshot().steps, notebook));
+  }
+
   /** The record after a turn: final notebook, environment, attachments, outcome; the notebook and record saved. */
   private async _endTurn(outcome: IOutcome): Promise<void> {
     const { driver } = this._options;
     const recorder = this._recorder;
-    let notebook = null;
-    try {
-      notebook = driver.toJSON();
-    } catch {
-      // A lost notebook may have no model left: its metadata is all the final notebook takes from it.
-    }
-    recorder.setNotebook(buildFinalNotebook(recorder.snapshot().steps, notebook));
+    this._setFinalNotebook();
     if (this._environment && !driver.lost.aborted) {
       await finishEnvironment(driver, recorder, this._environment).catch(() => undefined);
     }

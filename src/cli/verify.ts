@@ -1,11 +1,13 @@
-import { spawn } from 'child_process';
+import { ChildProcess, spawn } from 'child_process';
 import { readFileSync, statSync } from 'fs';
 import { resolve } from 'path';
+
+import type { ServerConnection } from '@jupyterlab/services';
 
 import { findVenvExecutable } from '../notebook/localServer';
 import { writeSample } from '../trace/logFile';
 import type { ISample, IVerification } from '../trace/types';
-import { connect, parseOptions, UsageError } from './connect';
+import { connect, describeResponse, parseOptions, UsageError } from './connect';
 
 export const VERIFY_USAGE = `Usage: aiev verify FILE.json [--attachments-dir DIR | --server-url URL --token TOKEN] [--timeout SECONDS]
 
@@ -28,111 +30,167 @@ export interface IVerifyLocallyOptions {
   attachmentsDir?: string;
 }
 
+/** Options of a `VerifierProcess`. */
+export interface IVerifierProcessOptions extends IVerifyLocallyOptions {
+  /** Seconds per cell and per test. */
+  timeoutSeconds: number;
+  /** Replays (kernels) at once. */
+  jobs: number;
+  /** Write each block back into its file (`--write`). */
+  write?: boolean;
+  /** Every file holds `{sample, run}`: a replay made elsewhere, judged without a kernel (`--replayed`). */
+  replayed?: boolean;
+}
+
 /**
- * Replay records through ONE `python -m python_kernel_bridge verify --write --jsonl` process (Python's start-up
- * and imports paid once; `jobs` kernels at a time). As each record's line arrives, its block is read back from
- * the file and `onResult(index into paths, block | Error)` is called; an Error when the record could not be
- * read, its kernel could not start or its block could not be written. Rejects only when the verifier itself
- * fails (cannot start, dies before reporting every path, prints something that is not a JSON line), with
- * stderr's last line; the paths reported before that have had their `onResult`. Paths must be distinct.
+ * ONE long-lived `python -m python_kernel_bridge verify --files-from - --jsonl` process (Python's start-up and
+ * imports paid once, `jobs` kernels at a time) to which records are handed one by one: `verify(path)` resolves with
+ * the record's block, or an Error when it could not be read, its kernel could not start or its block could not be
+ * written. When the verifier itself fails (cannot start, dies, prints something that is not a JSON line) every
+ * pending and later `verify` rejects with that failure (stderr's last line in it). Paths must be distinct while
+ * pending. `close()` ends its input and waits for it to exit.
  */
-export function verifyManyLocally(
+export class VerifierProcess {
+  constructor(options: IVerifierProcessOptions) {
+    const args = ['-m', 'python_kernel_bridge', 'verify', '--files-from', '-', '--jsonl', '--timeout', String(options.timeoutSeconds)];
+    if (options.attachmentsDir !== undefined) {
+      args.push('--attachments-dir', options.attachmentsDir);
+    }
+    args.push('--jobs', String(options.jobs), ...(options.write ? ['--write'] : []), ...(options.replayed ? ['--replayed'] : []));
+    this._child = spawn(findVenvExecutable('python'), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this._child.stdout!.setEncoding('utf8');
+    this._child.stdout!.on('data', (chunk: string) => {
+      const lines = (this._stdoutTail + chunk).split('\n');
+      this._stdoutTail = lines.pop() ?? '';
+      lines.filter(line => line.trim()).forEach(line => this._handle(line));
+    });
+    this._child.stderr!.setEncoding('utf8');
+    this._child.stderr!.on('data', (chunk: string) => {
+      this._stderrTail = (this._stderrTail + chunk).slice(-4096);
+    });
+    this._child.stdin!.on('error', () => undefined); // a verifier that died early: reported by 'close'
+    this._exited = new Promise(resolve => {
+      this._child.on('error', error => {
+        this._fail(new Error(`could not run the verifier: ${error.message}`));
+        resolve(); // 'close' may not follow a process that never started
+      });
+      this._child.on('close', (code, signal) => {
+        if (this._stdoutTail.trim()) {
+          this._handle(this._stdoutTail);
+        }
+        const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
+        this._fail(new Error(`the verifier ${how} after ${this._reported} of ${this._given} records: ${this._lastStderrLine()}`));
+        resolve();
+      });
+    });
+  }
+
+  /** The block of the record at `path` (written into it with `write`), or the Error saying why there is none. */
+  verify(path: string): Promise<VerifyResult> {
+    if (this._failure) {
+      return Promise.reject(this._failure);
+    }
+    if (path.includes('\n') || this._pending.has(path)) {
+      return Promise.reject(new Error(`VerifierProcess: ${JSON.stringify(path)} is pending already or contains a newline`));
+    }
+    return new Promise((resolve, reject) => {
+      this._pending.set(path, { resolve, reject });
+      this._given++;
+      this._child.stdin!.write(`${path}\n`);
+    });
+  }
+
+  /** End the verifier's input and wait until it exited (a verifier that failed is killed). */
+  async close(): Promise<void> {
+    this._child.stdin!.end();
+    await this._exited;
+  }
+
+  private _handle(line: string): void {
+    if (this._failure) {
+      return;
+    }
+    let answer: { file?: unknown; error?: unknown; verification?: IVerification | null };
+    try {
+      answer = JSON.parse(line);
+    } catch {
+      this._fail(new Error(`the verifier printed a line that is not JSON: ${line.slice(0, 200)}`));
+      return;
+    }
+    const pending = this._pending.get(String(answer?.file));
+    if (!pending) {
+      this._fail(new Error(`the verifier reported an unexpected file: ${line.slice(0, 200)}`));
+      return;
+    }
+    this._pending.delete(String(answer.file));
+    this._reported++;
+    const error = typeof answer.error === 'string' ? answer.error : !answer.verification ? 'the verifier answered no block' : null;
+    pending.resolve(error !== null ? new Error(error) : answer.verification!);
+  }
+
+  private _fail(error: Error): void {
+    if (!this._failure) {
+      this._failure = error;
+      this._child.kill('SIGINT'); // Python's KeyboardInterrupt: each replay's kernel is shut down on the way out
+    }
+    this._pending.forEach(({ reject }) => reject(this._failure as Error));
+    this._pending.clear();
+  }
+
+  private _lastStderrLine(): string {
+    return this._stderrTail.trim().split('\n').pop() || 'no message';
+  }
+
+  private readonly _child: ChildProcess;
+  private readonly _exited: Promise<void>;
+  private readonly _pending = new Map<string, { resolve: (result: VerifyResult) => void; reject: (error: Error) => void }>();
+  private _failure: Error | undefined;
+  private _stdoutTail = '';
+  private _stderrTail = '';
+  private _given = 0;
+  private _reported = 0;
+}
+
+/**
+ * Replay records through ONE `VerifierProcess` (with `--write`): `onResult(index into paths, block | Error)` as
+ * each finishes. Rejects only when the verifier itself fails; the paths reported before that have had their
+ * `onResult`. Paths must be distinct.
+ */
+export async function verifyManyLocally(
   paths: string[],
   timeoutSeconds: number,
   jobs: number,
   onResult: (index: number, result: VerifyResult) => void,
   options: IVerifyLocallyOptions = {}
 ): Promise<void> {
-  const indexOf = new Map(paths.map((path, index) => [path, index]));
-  if (indexOf.size !== paths.length || paths.some(path => path.includes('\n'))) {
-    return Promise.reject(new Error('verifyManyLocally: paths must be distinct and contain no newline'));
+  if (new Set(paths).size !== paths.length || paths.some(path => path.includes('\n'))) {
+    throw new Error('verifyManyLocally: paths must be distinct and contain no newline');
   }
   if (!paths.length) {
-    return Promise.resolve();
+    return;
   }
-  return new Promise((resolve, reject) => {
-    const args = ['-m', 'python_kernel_bridge', 'verify', '--files-from', '-', '--timeout', String(timeoutSeconds)];
-    if (options.attachmentsDir !== undefined) {
-      args.push('--attachments-dir', options.attachmentsDir);
-    }
-    const child = spawn(findVenvExecutable('python'), [...args, '--jobs', String(jobs), '--write', '--jsonl'], {
-      stdio: ['pipe', 'pipe', 'pipe']
-    });
-    let pending = '';
-    let stderrTail = '';
-    let failure: Error | undefined;
-    const reported = new Set<number>();
-    const fail = (error: Error) => {
-      if (!failure) {
-        failure = error;
-        child.kill('SIGINT'); // Python's KeyboardInterrupt: each replay's kernel is shut down on the way out
-      }
-    };
-    const lastStderrLine = () => stderrTail.trim().split('\n').pop() || 'no message';
-    const handle = (line: string) => {
-      let answer: { file?: unknown; error?: unknown };
-      try {
-        answer = JSON.parse(line);
-      } catch {
-        fail(new Error(`the verifier printed a line that is not JSON: ${line.slice(0, 200)}`));
-        return;
-      }
-      const index = indexOf.get(String(answer?.file));
-      if (index === undefined || reported.has(index)) {
-        fail(new Error(`the verifier reported an unexpected file: ${line.slice(0, 200)}`));
-        return;
-      }
-      reported.add(index);
-      let result: VerifyResult;
-      if (typeof answer.error === 'string') {
-        result = new Error(answer.error);
-      } else {
-        try {
-          result = (JSON.parse(readFileSync(paths[index], 'utf8')) as ISample).verification;
-        } catch (error) {
-          result = error as Error;
+  const verifier = new VerifierProcess({ ...options, timeoutSeconds, jobs, write: true });
+  let failure: Error | undefined;
+  await Promise.all(
+    paths.map((path, index) =>
+      verifier.verify(path).then(
+        result => {
+          try {
+            onResult(index, result);
+          } catch (error) {
+            failure ??= error as Error;
+          }
+        },
+        (error: Error) => {
+          failure ??= error;
         }
-      }
-      try {
-        onResult(index, result);
-      } catch (error) {
-        fail(error as Error);
-      }
-    };
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.trim() && !failure) {
-          handle(line);
-        }
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderrTail = (stderrTail + chunk).slice(-4096);
-    });
-    child.stdin.on('error', () => undefined); // a verifier that died early: reported by 'close'
-    child.stdin.end(paths.map(path => `${path}\n`).join(''));
-    child.on('error', error => {
-      fail(new Error(`could not run the verifier: ${error.message}`));
-      reject(failure); // 'close' may not follow a process that never started
-    });
-    child.on('close', (code, signal) => {
-      if (pending.trim() && !failure) {
-        handle(pending);
-      }
-      if (failure) {
-        reject(failure);
-      } else if (reported.size < paths.length) {
-        const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-        reject(new Error(`the verifier ${how} after ${reported.size} of ${paths.length} records: ${lastStderrLine()}`));
-      } else {
-        resolve();
-      }
-    });
-  });
+      )
+    )
+  );
+  await verifier.close();
+  if (failure) {
+    throw failure;
+  }
 }
 
 /** Replay one record through `python -m python_kernel_bridge verify` (`verifyManyLocally` of one path). */
@@ -143,6 +201,35 @@ export async function verifyLocally(path: string, timeoutSeconds: number, option
     throw results[0];
   }
   return results[0];
+}
+
+/**
+ * The verification block of `sample` from the `/aiev/verify` route of a server with the bridge (a fresh kernel on
+ * that server's machine); rejects with a message saying what to do when the server has no bridge.
+ */
+export async function verifyOnServer(
+  settings: ServerConnection.ISettings,
+  sample: ISample,
+  timeoutSeconds: number,
+  signal?: AbortSignal
+): Promise<IVerification> {
+  const response = await fetch(`${settings.baseUrl}aiev/verify?timeout=${timeoutSeconds}`, {
+    method: 'POST',
+    headers: { Authorization: `token ${settings.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(sample),
+    signal
+  });
+  if (response.status === 404) {
+    throw new Error(
+      `the Jupyter server at ${settings.baseUrl} has no /aiev/verify route: jupyterlab-aiev's server extension ` +
+        '(python_kernel_bridge) is not installed or not enabled there. Install jupyterlab-aiev where that server runs ' +
+        'and restart it, or verify the record here: aiev verify FILE.json (without --server-url)'
+    );
+  }
+  if (!response.ok) {
+    throw new Error(`the server's /aiev/verify answered ${await describeResponse(response)}`);
+  }
+  return (await response.json()) as IVerification;
 }
 
 /** `aiev verify`: returns the exit status. */
@@ -177,15 +264,11 @@ export async function verifyCommand(argv: string[], log: (line: string) => void)
   let verification: IVerification;
   if (parsed.values['server-url']) {
     const settings = await connect(parsed.values['server-url'], parsed.values.token ?? process.env.JUPYTER_TOKEN ?? '');
-    const response = await fetch(`${settings.baseUrl}aiev/verify`, {
-      method: 'POST',
-      headers: { Authorization: `token ${settings.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(sample)
-    });
-    if (!response.ok) {
-      throw new UsageError(`the server's /aiev/verify answered HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    try {
+      verification = await verifyOnServer(settings, sample, timeout);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
     }
-    verification = (await response.json()) as IVerification;
     writeSample(path, { ...sample, verification });
   } else {
     verification = await verifyLocally(path, timeout, { attachmentsDir });
