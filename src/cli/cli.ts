@@ -1,4 +1,5 @@
 import { version } from '../../package.json';
+import { BATCH_USAGE, batchCommand } from './batch';
 import { UsageError } from './connect';
 import { EXPORT_USAGE, exportCommand } from './export';
 import { HARVEST_USAGE, harvestCommand } from './harvest';
@@ -14,6 +15,7 @@ interface ICommand {
 
 const COMMANDS: Record<string, ICommand> = {
   run: { summary: 'Run the agent on a notebook against a Jupyter server', usage: RUN_USAGE, run: runCommand },
+  batch: { summary: 'Run a task suite: k rollouts per task, verified, pass@k', usage: BATCH_USAGE, run: batchCommand },
   verify: { summary: "Replay a record's final notebook in a fresh kernel and give a verdict", usage: VERIFY_USAGE, run: verifyCommand },
   export: { summary: 'Project one record to a training format (secrets scrubbed)', usage: EXPORT_USAGE, run: exportCommand },
   harvest: { summary: 'Turn records and executed notebooks into one dataset', usage: HARVEST_USAGE, run: harvestCommand }

@@ -36,12 +36,8 @@ export const RUN_USAGE = `Usage: aiev run --prompt TEXT [options]
 
 Exit status: 0 when the agent gave a final answer, 1 when it did not, 2 for bad usage or setup, 130 when stopped.`;
 
-interface IRunConfig {
-  prompt: string;
-  notebook: string;
-  out: string;
-  serverUrl?: string;
-  token: string;
+/** The model and agent options `aiev run` and `aiev batch` share. */
+export interface IAgentConfig {
   baseUrl: string;
   model: string;
   apiKey: string;
@@ -54,29 +50,33 @@ interface IRunConfig {
   kernel: string;
 }
 
-/** Turn argv and the environment into a run configuration; throws `UsageError` with one clear line. */
-export function parseRunArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date()): IRunConfig {
-  const { values } = parseOptions(argv, {
-      prompt: { type: 'string' },
-      notebook: { type: 'string' },
-      out: { type: 'string' },
-      'server-url': { type: 'string' },
-      token: { type: 'string' },
-      'base-url': { type: 'string' },
-      model: { type: 'string' },
-      'api-key-env': { type: 'string' },
-      'max-steps': { type: 'string' },
-      'cell-timeout': { type: 'string' },
-      'no-stream': { type: 'boolean' },
-      'tool-mode': { type: 'string' },
-      vision: { type: 'boolean' },
-      'budget-chars': { type: 'string' },
-      kernel: { type: 'string' }
-    });
-  const prompt = values.prompt?.trim();
-  if (!prompt) {
-    throw new UsageError('--prompt is required');
-  }
+interface IRunConfig extends IAgentConfig {
+  prompt: string;
+  notebook: string;
+  out: string;
+  serverUrl?: string;
+  token: string;
+}
+
+/** `parseOptions` declarations of the options in `IAgentConfig`. */
+export const AGENT_OPTIONS = {
+  'base-url': { type: 'string' },
+  model: { type: 'string' },
+  'api-key-env': { type: 'string' },
+  'max-steps': { type: 'string' },
+  'cell-timeout': { type: 'string' },
+  'no-stream': { type: 'boolean' },
+  'tool-mode': { type: 'string' },
+  vision: { type: 'boolean' },
+  'budget-chars': { type: 'string' },
+  kernel: { type: 'string' }
+} as const;
+
+/** Parsed values of `AGENT_OPTIONS`. */
+type AgentValues = { [K in keyof typeof AGENT_OPTIONS]?: (typeof AGENT_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/** The agent configuration from parsed `AGENT_OPTIONS` and the environment; throws `UsageError` with one clear line. */
+export function agentConfigOf(values: AgentValues, env: NodeJS.ProcessEnv): IAgentConfig {
   const baseUrl = values['base-url'] ?? env.OPENAI_BASE_URL;
   if (!baseUrl) {
     throw new UsageError('no model endpoint: pass --base-url URL or set OPENAI_BASE_URL');
@@ -89,21 +89,10 @@ export function parseRunArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (toolMode !== 'native' && toolMode !== 'fenced') {
     throw new UsageError(`--tool-mode must be native or fenced, not '${toolMode}'`);
   }
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const notebook = values.notebook ?? `aiev-${stamp}.ipynb`;
-  if (!notebook.endsWith('.ipynb')) {
-    throw new UsageError(`--notebook must name a .ipynb file, not '${notebook}'`);
-  }
-  const apiKeyEnv = values['api-key-env'] ?? 'OPENAI_API_KEY';
   return {
-    prompt,
-    notebook,
-    out: resolve(values.out ?? `${basename(notebook, '.ipynb')}.aiev.json`),
-    serverUrl: values['server-url'],
-    token: values.token ?? env.JUPYTER_TOKEN ?? '',
     baseUrl,
     model,
-    apiKey: env[apiKeyEnv] ?? '',
+    apiKey: env[values['api-key-env'] ?? 'OPENAI_API_KEY'] ?? '',
     maxSteps: positive(values['max-steps'], 20, '--max-steps'),
     cellTimeoutMs: positive(values['cell-timeout'], 120, '--cell-timeout') * 1000,
     stream: !values['no-stream'],
@@ -114,7 +103,38 @@ export function parseRunArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   };
 }
 
-function positive(text: string | undefined, fallback: number, flag: string): number {
+/** Turn argv and the environment into a run configuration; throws `UsageError` with one clear line. */
+export function parseRunArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, now = new Date()): IRunConfig {
+  const { values } = parseOptions(argv, {
+    prompt: { type: 'string' },
+    notebook: { type: 'string' },
+    out: { type: 'string' },
+    'server-url': { type: 'string' },
+    token: { type: 'string' },
+    ...AGENT_OPTIONS
+  });
+  const prompt = values.prompt?.trim();
+  if (!prompt) {
+    throw new UsageError('--prompt is required');
+  }
+  const agent = agentConfigOf(values, env);
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const notebook = values.notebook ?? `aiev-${stamp}.ipynb`;
+  if (!notebook.endsWith('.ipynb')) {
+    throw new UsageError(`--notebook must name a .ipynb file, not '${notebook}'`);
+  }
+  return {
+    ...agent,
+    prompt,
+    notebook,
+    out: resolve(values.out ?? `${basename(notebook, '.ipynb')}.aiev.json`),
+    serverUrl: values['server-url'],
+    token: values.token ?? env.JUPYTER_TOKEN ?? ''
+  };
+}
+
+/** A positive number option (`fallback` when absent); throws `UsageError` otherwise. */
+export function positive(text: string | undefined, fallback: number, flag: string): number {
   if (text === undefined) {
     return fallback;
   }
