@@ -60,7 +60,11 @@ export interface IGateHost {
  * model turns remain, feed the failure back and take the outcome of that continuation. Returns the last outcome.
  */
 export async function gateFinalAnswer(gate: IVerifyGateOptions, outcome: IOutcome, signal: AbortSignal, host: IGateHost): Promise<IOutcome> {
-  for (let attempt = 0; outcome.reason === 'final_answer' && !signal.aborted; attempt++) {
+  const stopped: IOutcome = { reason: 'cancelled', message: 'stopped during the verify gate' };
+  for (let attempt = 0; outcome.reason === 'final_answer'; attempt++) {
+    if (signal.aborted) {
+      return stopped;
+    }
     const record = host.finalRecord();
     const detail: IGateAttempt = { attempt, where: '', verdict: null, passed: false, tests: null, feedback: null };
     try {
@@ -76,6 +80,9 @@ export async function gateFinalAnswer(gate: IVerifyGateOptions, outcome: IOutcom
     host.recorder.event('verify_gate', { ...detail });
     const result = detail.error ? `no replay: ${detail.error}` : `${detail.verdict}${detail.passed ? ', passed' : ''}`;
     host.onProgress?.(`[verify gate ${attempt}] ${result} (${detail.where || 'nowhere'})`);
+    if (!detail.passed && signal.aborted) {
+      return stopped;
+    }
     if (detail.feedback === null) {
       break;
     }

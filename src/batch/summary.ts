@@ -158,7 +158,7 @@ function countAll(maps: Record<string, number>[]): Record<string, number> {
 function summaryRows(summary: IBatchSummary): [string, string][] {
   const { rollouts } = summary;
   return [
-    ['tasks', `${summary.tasks} (${summary.skipped_lines.length} lines skipped)`],
+    ['tasks', `${summary.tasks} (${summary.skipped_lines.length} line${summary.skipped_lines.length === 1 ? '' : 's'} skipped)`],
     ['rollouts done', `${rollouts.done} of ${rollouts.total}${rollouts.cancelled ? `, ${rollouts.cancelled} cancelled` : ''}${rollouts.error ? `, ${rollouts.error} errors` : ''}`],
     ...Object.entries(summary.pass_at_k).map(([k, v]): [string, string] => [`pass@${k}`, share(v)]),
     ['pass@1 first answer', share(summary.pass_at_1_first_answer)],

@@ -22,7 +22,7 @@ export interface ILocalJupyterServerOptions {
   jupyter?: string;
   /** Extra `--Config.trait=value` arguments. */
   extraArgs?: string[];
-  /** Most milliseconds to wait for `/api/status`; default 60 000. */
+  /** Most milliseconds to wait for `/api/me`; default 60 000. */
   startTimeoutMs?: number;
   /** Extra environment for the server and so for its kernels. */
   env?: NodeJS.ProcessEnv;
@@ -128,7 +128,8 @@ async function waitUntilUp(
       throw new Error(`jupyter server ${exited}: ${stderr().trim().split('\n').slice(-5).join('\n')}`);
     }
     try {
-      const response = await fetch(`${baseUrl}api/status`, { headers: { Authorization: `token ${token}` } });
+      // Not /api/status: it lists kernels, which a kernel gateway refuses by default (--gateway-url servers).
+      const response = await fetch(`${baseUrl}api/me`, { headers: { Authorization: `token ${token}` } });
       if (response.ok) {
         return;
       }

@@ -9,7 +9,11 @@
  * at the first final answer): at-once x4 (c0 = c = 3), feedback x3 (c0 = 0, c = 3), deleted x1 (c0 = 0, c = 3),
  * never x2 (0, 0), seeded x2 (only sample 0, whose seed is 0: c0 = c = 1). Hence `EXPECTED`.
  */
-import type { ChatRequest, TurnFunction } from '../scripted-model/server';
+import { ChildProcess, spawn } from 'child_process';
+import { join } from 'path';
+
+import type { IBatchSummary } from '../../src/batch/summary';
+import type { ChatRequest, IScriptedModel, TurnFunction } from '../scripted-model/server';
 
 /** How a task's rollouts behave. */
 type Behaviour = 'at-once' | 'feedback' | 'never' | 'deleted' | 'seeded';
@@ -100,3 +104,48 @@ export const suiteModel: TurnFunction = request => {
       return { content: `unknown task '${id}'` };
   }
 };
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'aiev.cjs');
+
+interface ICliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Start the CLI in `cwd` against `model`. */
+export function startCli(args: string[], cwd: string, model: IScriptedModel): ChildProcess {
+  const env = { ...process.env, OPENAI_BASE_URL: model.baseUrl, AIEV_MODEL: 'scripted', OPENAI_API_KEY: 'batch-test-key-0123456789' };
+  return spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Its output once it exited. */
+export function finished(child: ChildProcess): Promise<ICliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', chunk => (stdout += chunk));
+  child.stderr!.on('data', chunk => (stderr += chunk));
+  return new Promise(resolve => child.on('close', code => resolve({ code, stdout, stderr })));
+}
+
+/** The suite's arguments: K=3, seed 0, one gate round, 3 rollouts at a time. */
+export const SUITE_ARGS = ['--samples', '3', '--seed', '0', '--gate-rounds', '1', '--concurrency', '3', '--max-steps', '10'];
+
+/** Check a summary against the numbers the suite implies. */
+export function expectSuiteSummary(summary: IBatchSummary): void {
+  expect(summary.tasks).toBe(EXPECTED.tasks);
+  expect(summary.skipped_lines).toEqual([{ line: 6, message: expect.stringMatching(/^not JSON/) }]);
+  expect(summary.rollouts).toEqual({ total: 36, done: 36, cancelled: 0, error: 0 });
+  expect(summary.pass_at_k['1']).toBeCloseTo(EXPECTED.pass_at_1, 10);
+  expect(summary.pass_at_k['2']).toBeCloseTo(EXPECTED.pass_at_2, 10);
+  expect(summary.pass_at_k['3']).toBeCloseTo(EXPECTED.pass_at_3, 10);
+  expect(summary.pass_at_1_first_answer).toBeCloseTo(EXPECTED.pass_at_1_first_answer, 10);
+  expect(summary.pass_at_1_after_feedback).toBeCloseTo(EXPECTED.pass_at_1, 10);
+  expect(Object.keys(summary.pass_at_1_by_round)).toEqual(['0', '1']);
+  expect(summary.verified_rate).toBeCloseTo(EXPECTED.verified_rate, 10);
+  for (const [task, correct] of Object.entries(EXPECTED.correct)) {
+    const row = summary.per_task.find(t => t.task === task)!;
+    expect([task, row.correct, row.correct_first]).toEqual([task, correct, EXPECTED.correct_first[task]]);
+  }
+}

@@ -8,9 +8,12 @@ export interface ITestServer extends ILocalJupyterServer {
   settings: ServerConnection.ISettings;
 }
 
-/** Start a real `jupyter server` (the project's venv) with the bridge extension loaded; `env` for the server. */
-export async function startTestServer(env?: NodeJS.ProcessEnv): Promise<ITestServer> {
-  const server = await startLocalJupyterServer({ env });
+/**
+ * Start a real `jupyter server` (the project's venv) with the bridge extension loaded; `env` for the server,
+ * `extraArgs` for its command line.
+ */
+export async function startTestServer(env?: NodeJS.ProcessEnv, extraArgs?: string[]): Promise<ITestServer> {
+  const server = await startLocalJupyterServer({ env, extraArgs });
   return { ...server, settings: settingsFor(server.baseUrl, server.token), stop: server.stop };
 }
 

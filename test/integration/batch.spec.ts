@@ -3,7 +3,7 @@
  * The suite of test/helpers/batchSuite.ts (12 tasks x K=3, one malformed line) gives exact pass@k figures; a run
  * stopped with Ctrl-C halfway and resumed gives them too, and its verified dataset loads with `datasets`.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -11,54 +11,11 @@ import { join } from 'path';
 import type { IBatchSummary, IRolloutResult } from '../../src/batch/summary';
 import type { IEventStep, ISample } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
-import { EXPECTED, suiteModel, suiteText } from '../helpers/batchSuite';
+import { expectSuiteSummary, finished, startCli, SUITE_ARGS, suiteModel, suiteText } from '../helpers/batchSuite';
 import { IScriptedModel, startScriptedModel } from '../scripted-model/server';
 
 const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'aiev.cjs');
 const PYTHON = join(ROOT, '.venv', 'bin', 'python');
-
-interface ICliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Start the CLI in `cwd` against `model`. */
-export function startCli(args: string[], cwd: string, model: IScriptedModel): ChildProcess {
-  const env = { ...process.env, OPENAI_BASE_URL: model.baseUrl, AIEV_MODEL: 'scripted', OPENAI_API_KEY: 'batch-test-key-0123456789' };
-  return spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** Its output once it exited. */
-export function finished(child: ChildProcess): Promise<ICliResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', chunk => (stdout += chunk));
-  child.stderr!.on('data', chunk => (stderr += chunk));
-  return new Promise(resolve => child.on('close', code => resolve({ code, stdout, stderr })));
-}
-
-/** The suite's arguments: K=3, seed 0, one gate round, 3 rollouts at a time. */
-export const SUITE_ARGS = ['--samples', '3', '--seed', '0', '--gate-rounds', '1', '--concurrency', '3', '--max-steps', '10'];
-
-/** Check a summary against the numbers the suite implies. */
-export function expectSuiteSummary(summary: IBatchSummary): void {
-  expect(summary.tasks).toBe(EXPECTED.tasks);
-  expect(summary.skipped_lines).toEqual([{ line: 6, message: expect.stringMatching(/^not JSON/) }]);
-  expect(summary.rollouts).toEqual({ total: 36, done: 36, cancelled: 0, error: 0 });
-  expect(summary.pass_at_k['1']).toBeCloseTo(EXPECTED.pass_at_1, 10);
-  expect(summary.pass_at_k['2']).toBeCloseTo(EXPECTED.pass_at_2, 10);
-  expect(summary.pass_at_k['3']).toBeCloseTo(EXPECTED.pass_at_3, 10);
-  expect(summary.pass_at_1_first_answer).toBeCloseTo(EXPECTED.pass_at_1_first_answer, 10);
-  expect(summary.pass_at_1_after_feedback).toBeCloseTo(EXPECTED.pass_at_1, 10);
-  expect(Object.keys(summary.pass_at_1_by_round)).toEqual(['0', '1']);
-  expect(summary.verified_rate).toBeCloseTo(EXPECTED.verified_rate, 10);
-  for (const [task, correct] of Object.entries(EXPECTED.correct)) {
-    const row = summary.per_task.find(t => t.task === task)!;
-    expect([task, row.correct, row.correct_first]).toEqual([task, correct, EXPECTED.correct_first[task]]);
-  }
-}
 
 /** The results file's lines. */
 function results(dir: string): IRolloutResult[] {
