@@ -115,9 +115,19 @@ interface ICliResult {
 }
 
 /** Start the CLI in `cwd` against `model`. */
+const started = new Set<ChildProcess>();
+
+/** Kill every CLI process `startCli` started that still runs (a test that timed out). */
+export function killClis(): void {
+  started.forEach(child => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  started.clear();
+}
+
 export function startCli(args: string[], cwd: string, model: IScriptedModel): ChildProcess {
   const env = { ...process.env, OPENAI_BASE_URL: model.baseUrl, AIEV_MODEL: 'scripted', OPENAI_API_KEY: 'batch-test-key-0123456789' };
-  return spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
+  return child;
 }
 
 /** Its output once it exited. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 
 import type { IBatchSummary, IRolloutResult } from '../../src/batch/summary';
-import { expectSuiteSummary, finished, startCli, SUITE_ARGS, suiteModel, suiteText } from '../helpers/batchSuite';
+import { expectSuiteSummary, finished, killClis, startCli, SUITE_ARGS, suiteModel, suiteText } from '../helpers/batchSuite';
 import { IGatewaySetup, startGatewaySetup } from '../helpers/gateway';
 import { startTestServer } from '../helpers/jupyter';
 import { IScriptedModel, startScriptedModel } from '../scripted-model/server';
@@ -27,6 +27,7 @@ describe('aiev through a Jupyter Kernel Gateway (jupyter server --gateway-url)',
     gateway = await startGatewaySetup();
   });
   afterAll(async () => {
+    killClis();
     await gateway?.stop();
     rmSync(cwd, { recursive: true, force: true });
   });
@@ -70,7 +71,7 @@ describe('aiev through a Jupyter Kernel Gateway (jupyter server --gateway-url)',
     // The rollouts' notebooks are on the server, one folder per rollout.
     const listed = await fetch(`${gateway.server.baseUrl}api/contents/aiev-batch/run/square-1/0`, { headers: { Authorization: `token ${gateway.server.token}` } });
     expect((await listed.json()).content.map((entry: { name: string }) => entry.name)).toContain('square-1-0.ipynb');
-  });
+  }, 600000);
 
   it('aiev verify --server-url on a server without the bridge says so, without the server\'s page', async () => {
     const plain = await startTestServer(undefined, ['--ServerApp.jpserver_extensions=python_kernel_bridge=False']);

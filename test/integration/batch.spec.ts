@@ -11,7 +11,7 @@ import { join } from 'path';
 import type { IBatchSummary, IRolloutResult } from '../../src/batch/summary';
 import type { IEventStep, ISample } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
-import { expectSuiteSummary, finished, startCli, SUITE_ARGS, suiteModel, suiteText } from '../helpers/batchSuite';
+import { expectSuiteSummary, finished, killClis, startCli, SUITE_ARGS, suiteModel, suiteText } from '../helpers/batchSuite';
 import { IScriptedModel, startScriptedModel } from '../scripted-model/server';
 
 const ROOT = join(__dirname, '..', '..');
@@ -32,6 +32,7 @@ describe('aiev batch (the built CLI, a private Jupyter server, the scripted mode
     model = await startScriptedModel(Array(2000).fill(suiteModel));
   });
   afterAll(async () => {
+    killClis();
     await model.stop();
     rmSync(cwd, { recursive: true, force: true });
   });
@@ -81,7 +82,7 @@ describe('aiev batch (the built CLI, a private Jupyter server, the scripted mode
     const verified = final.filter(r => r.verdict === 'verified').length;
     const load = execFileSync(PYTHON, ['-c', LOAD_DATASET, join(cwd, 'run', 'dataset.trl.jsonl'), join(cwd, 'run', 'dataset.rollouts.jsonl')], { encoding: 'utf8' });
     expect(JSON.parse(load)).toEqual({ rows: verified, roles: ['assistant', 'system', 'tool', 'user'], tasks: 12, rollouts: 36, rewards: 26 });
-  });
+  }, 600000);
 });
 
 const LOAD_DATASET = `
