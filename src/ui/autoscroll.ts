@@ -1,0 +1,75 @@
+/**
+ * Autoscroll that follows new content while the view is at the bottom, and stops following as soon as the
+ * user scrolls up to read (it says there is something new instead, until they jump back or scroll down).
+ */
+
+/** Distance from the bottom, in pixels, that still counts as "at the bottom". */
+const NEAR_BOTTOM_PX = 24;
+
+/** What the scroller tells its view. */
+export interface IScrollState {
+  /** New content is followed (the view is at the bottom). */
+  following: boolean;
+  /** Content arrived while not following. */
+  unseen: boolean;
+}
+
+/** Keeps a scroll container at its bottom while it follows. */
+export class AutoScroller {
+  constructor(
+    private readonly _node: HTMLElement,
+    private readonly _onChange: (state: IScrollState) => void
+  ) {}
+
+  get state(): IScrollState {
+    return { following: this._following, unseen: this._unseen };
+  }
+
+  /** Call after the content changed (or grew): scrolls down when following, else marks it unseen. */
+  contentChanged(): void {
+    if (this._following) {
+      this._toBottom();
+    } else if (!this._unseen && !this._atBottom()) {
+      this._set(false, true);
+    }
+  }
+
+  /** The container's `scroll` handler: scrolling away from the bottom pauses following, back resumes it. */
+  onScroll(): void {
+    const atBottom = this._atBottom();
+    if (this._scrolling && atBottom) {
+      return;
+    }
+    this._scrolling = false;
+    this._set(atBottom, atBottom ? false : this._unseen);
+  }
+
+  /** Follow again from the newest content. */
+  jumpToLatest(): void {
+    this._set(true, false);
+    this._toBottom();
+  }
+
+  private _atBottom(): boolean {
+    const { scrollHeight, scrollTop, clientHeight } = this._node;
+    return scrollHeight - scrollTop - clientHeight <= NEAR_BOTTOM_PX;
+  }
+
+  private _toBottom(): void {
+    this._scrolling = true;
+    this._node.scrollTop = this._node.scrollHeight;
+  }
+
+  private _set(following: boolean, unseen: boolean): void {
+    if (following !== this._following || unseen !== this._unseen) {
+      this._following = following;
+      this._unseen = unseen;
+      this._onChange(this.state);
+    }
+  }
+
+  private _following = true;
+  private _unseen = false;
+  /** The last scroll was ours (to the bottom): its scroll event is not the user's. */
+  private _scrolling = false;
+}
