@@ -31,6 +31,7 @@ import { settingsFor } from '../src/cli/connect';
 import { TOOL_DEFINITIONS } from '../src/agent/tools';
 import { ChatClient } from '../src/llm/client';
 import { HeadlessNotebookDriver } from '../src/notebook/headless';
+import { fileLogSink } from '../src/trace/logFile';
 import { SessionRecorder } from '../src/trace/recorder';
 import { fmt, IBenchContext, IBenchModule, IModuleResult, IStats, msWithP90, nowMs, splitRuns, stats } from './common';
 import { ServerKernelProbe } from './kernelRtt';
@@ -89,7 +90,7 @@ async function runSession(
   const session = `agent-${name}-${++sessionCounter}`;
   const model = await startModelProcess(executeScript(total), ctx.tmp, session);
   const recorder = new SessionRecorder({
-    logPath: `${ctx.tmp}/${session}.events.jsonl`,
+    sink: fileLogSink(`${ctx.tmp}/${session}.events.jsonl`),
     source: runSource({ app: 'jupyterlab-aiev/bench', appVersion: '0', model: 'scripted', baseUrl: model.baseUrl, toolMode: 'native', stream: true }),
     task: { prompt: 'benchmark', attachments: [], tags: ['bench'] },
     tools: TOOL_DEFINITIONS,
@@ -104,11 +105,11 @@ async function runSession(
   const medianStep = warmups + Math.floor(runs / 2);
   let medianConversation: ChatCompletionMessageParam[] = [];
   const complete = client.complete.bind(client);
-  client.complete = (messages, tools, signal) => {
+  client.complete = (messages, tools, options) => {
     if (steps.length === medianStep) {
       medianConversation = JSON.parse(JSON.stringify(messages));
     }
-    return complete(messages, tools, signal);
+    return complete(messages, tools, options);
   };
 
   // Per-step accumulators; a step starts when a model request starts.

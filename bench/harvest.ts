@@ -23,7 +23,7 @@ import { join } from 'path';
 
 import { harvestCommand } from '../src/cli/harvest';
 import { dialogueKey, projectSample } from '../src/trace/projections';
-import { writeSample } from '../src/trace/recorder';
+import { writeSample } from '../src/trace/logFile';
 import { scrubSample } from '../src/trace/scrub';
 import type { ISample } from '../src/trace/types';
 import { validateSample } from '../src/trace/validate';

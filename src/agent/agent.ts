@@ -5,15 +5,15 @@ import type {
   ChatCompletionTool
 } from 'openai/resources/chat/completions';
 
-import { ChatClient, IAssistantTurn, IModelToolCall, ModelAbortedError, ModelError } from '../llm/client';
-import { INotebookDriver, UnknownCellError } from '../notebook/tokens';
+import { ChatClient, IAssistantTurn, ITurnDelta, ModelAbortedError, ModelError } from '../llm/client';
+import type { INotebookDriver } from '../notebook/tokens';
 import type { SessionRecorder } from '../trace/recorder';
-import type { IAction, IOutcome } from '../trace/types';
+import type { IOutcome } from '../trace/types';
 import { CellRunner, ICellRun } from './cellRunner';
 import { parseFencedBlocks } from './fenced';
 import { SYSTEM_PROMPTS, SystemPromptId } from './prompts';
-import { notebookListing } from './results';
-import { actionKindOf, isToolName, TOOL_DEFINITIONS, ToolName } from './tools';
+import { actionKindOf, TOOL_DEFINITIONS } from './tools';
+import { ICellProvenance, IToolAnswer, Toolbox } from './toolbox';
 
 /** Options of `Agent`. */
 export interface IAgentOptions {
@@ -21,17 +21,23 @@ export interface IAgentOptions {
   driver: INotebookDriver;
   recorder: SessionRecorder;
   toolMode: 'native' | 'fenced';
-  /** Most model turns (default 20). */
+  /** Most model turns per run (default 20). */
   maxSteps?: number;
   cellTimeoutMs?: number;
   /** Characters of each execution's output the model sees (head + tail). */
   modelBudgetChars?: number;
   /** The model takes images. */
   vision?: boolean;
-  /** Stops the run: the pending model request is aborted, a running cell interrupted. */
+  /** Stops a run that was given no signal of its own. */
   signal?: AbortSignal;
   /** Progress, for a command line or a UI. */
   onProgress?: (line: string) => void;
+  /** Streamed text of the model turn in progress. */
+  onDelta?: (delta: ITurnDelta) => void;
+  /** The conversation so far, when continuing a session (see `conversationOf`); else it starts with the system prompt. */
+  messages?: ChatCompletionMessageParam[];
+  /** User messages sent while the agent worked; taken before each model turn after the first of a run. */
+  takeQueued?: () => string[];
 }
 
 /** The system prompt id for a tool mode. */
@@ -39,18 +45,13 @@ export function systemPromptIdFor(toolMode: 'native' | 'fenced'): SystemPromptId
   return toolMode === 'native' ? 'native-v1' : 'fenced-v1';
 }
 
-/** The result of one tool call, as the model will read it. */
-interface IToolAnswer {
-  text: string;
-  images: ICellRun['images'];
-  cellId: string | null;
-  /** Set when the call finished the task. */
-  answer?: string;
-}
+/** The outcome of a stopped run. */
+const CANCELLED: IOutcome = { reason: 'cancelled', message: 'stopped by the user' };
 
 /**
  * The agent loop: a model turn, then its tool calls (or fenced code blocks) run on the notebook's kernel, the
  * results fed back, until the model gives a final answer or a limit is hit. Everything is recorded as it happens.
+ * The conversation lives as long as the agent: each `run` continues it with one more user message.
  */
 export class Agent {
   constructor(private readonly _options: IAgentOptions) {
@@ -60,45 +61,79 @@ export class Agent {
       cellTimeoutMs: _options.cellTimeoutMs ?? 120000,
       modelBudgetChars: _options.modelBudgetChars ?? 6000,
       vision: _options.vision ?? false,
-      signal: _options.signal
+      signal: () => this._signal
     });
+    const steps = _options.recorder.snapshot().steps;
+    this._turn = steps.filter(step => step.type === 'user').length;
+    this._step = steps.filter(step => step.type === 'assistant').length;
+    this._tools = new Toolbox({
+      driver: _options.driver,
+      recorder: _options.recorder,
+      runner: this._runner,
+      budgetChars: _options.modelBudgetChars ?? 6000,
+      provenance: () => this._provenance()
+    });
+    this._messages = _options.messages ?? [{ role: 'system', content: SYSTEM_PROMPTS[systemPromptIdFor(_options.toolMode)] }];
   }
 
-  /** Run the task to its end; never throws for model, kernel or tool failures (they end up in the outcome). */
-  async run(prompt: string): Promise<IOutcome> {
-    const { recorder, toolMode } = this._options;
-    const messages: ChatCompletionMessageParam[] = [
-      { role: 'system', content: SYSTEM_PROMPTS[systemPromptIdFor(toolMode)] },
-      { role: 'user', content: prompt }
-    ];
-    recorder.user(prompt);
-    const maxSteps = this._options.maxSteps ?? 20;
-    for (let step = 1; step <= maxSteps; step++) {
-      let turn: IAssistantTurn;
-      try {
-        turn = await this._options.client.complete(messages, this._tools(), this._options.signal);
-      } catch (error) {
-        return this._modelFailure(error as Error);
+  /** The cell runner (saves the notebook at most once a second; `save()` saves now). */
+  get runner(): CellRunner {
+    return this._runner;
+  }
+
+  /** Continue the conversation with `prompt` until a final answer or a limit; never throws for model, kernel or tool failures. */
+  async run(prompt: string, signal: AbortSignal | undefined = this._options.signal): Promise<IOutcome> {
+    this._signal = signal;
+    try {
+      this._userMessage(prompt);
+      const maxSteps = this._options.maxSteps ?? 20;
+      for (let step = 1; step <= maxSteps; step++) {
+        if (step > 1) {
+          (this._options.takeQueued?.() ?? []).forEach(text => this._userMessage(text));
+        }
+        let turn: IAssistantTurn;
+        try {
+          turn = await this._options.client.complete(this._messages, this._toolDefinitions(), {
+            signal,
+            onDelta: this._options.onDelta,
+            onRetry: (attempt, error) => this._options.recorder.event('model_retry', { attempt, message: error.message })
+          });
+        } catch (error) {
+          return this._modelFailure(error as Error);
+        }
+        this._step++;
+        const outcome = this._options.toolMode === 'native' ? await this._nativeTurn(turn) : await this._fencedTurn(turn);
+        if (outcome) {
+          return outcome;
+        }
+        if (signal?.aborted) {
+          return CANCELLED;
+        }
       }
-      const outcome =
-        toolMode === 'native' ? await this._nativeTurn(step, turn, messages) : await this._fencedTurn(step, turn, messages);
-      if (outcome) {
-        return outcome;
-      }
-      if (this._options.signal?.aborted) {
-        return { reason: 'cancelled', message: 'stopped by the user' };
-      }
+      return { reason: 'max_steps', message: `no final answer within ${maxSteps} model turns` };
+    } finally {
+      this._signal = undefined;
     }
-    return { reason: 'max_steps', message: `no final answer within ${maxSteps} model turns` };
   }
 
-  private _tools(): ChatCompletionTool[] | undefined {
+  private _userMessage(text: string): void {
+    this._turn++;
+    this._messages.push({ role: 'user', content: text });
+    this._options.recorder.user(text);
+  }
+
+  private _provenance(): ICellProvenance {
+    const source = this._options.recorder.snapshot().source;
+    return { session: this._options.recorder.id, turn: this._turn, step: this._step, model: source.model };
+  }
+
+  private _toolDefinitions(): ChatCompletionTool[] | undefined {
     return this._options.toolMode === 'native' ? (TOOL_DEFINITIONS as ChatCompletionTool[]) : undefined;
   }
 
   private _modelFailure(error: Error): IOutcome {
     if (error instanceof ModelAbortedError) {
-      return { reason: 'cancelled', message: 'stopped by the user' };
+      return CANCELLED;
     }
     const status = error instanceof ModelError ? error.status : undefined;
     this._options.recorder.event('model_error', { message: error.message, status: status ?? null });
@@ -106,14 +141,9 @@ export class Agent {
   }
 
   /** Tool-calling turn: run each call in order; a reply without calls is the final answer. */
-  private async _nativeTurn(
-    step: number,
-    turn: IAssistantTurn,
-    messages: ChatCompletionMessageParam[]
-  ): Promise<IOutcome | null> {
-    const { recorder } = this._options;
-    const actions = turn.toolCalls.map(call => this._actionOf(call));
-    recorder.assistant({
+  private async _nativeTurn(turn: IAssistantTurn): Promise<IOutcome | null> {
+    const actions = turn.toolCalls.map(call => this._tools.actionOf(call));
+    this._options.recorder.assistant({
       text: turn.text,
       reasoning: turn.reasoning,
       actions,
@@ -121,10 +151,11 @@ export class Agent {
       finish_reason: turn.finishReason
     });
     if (!turn.toolCalls.length) {
-      this._progress(`[turn ${step}] answer (no tool call)`);
+      this._messages.push({ role: 'assistant', content: turn.text });
+      this._progress(`[turn ${this._step}] answer (no tool call)`);
       return { reason: 'final_answer', answer: turn.text };
     }
-    messages.push({
+    this._messages.push({
       role: 'assistant',
       content: turn.text || null,
       tool_calls: turn.toolCalls.map(
@@ -135,44 +166,38 @@ export class Agent {
         })
       )
     });
-    const images: { cellId: string | null; image: ICellRun['images'][number] }[] = [];
+    const images: ICellRun['images'] = [];
     let answer: string | undefined;
     for (const [index, call] of turn.toolCalls.entries()) {
       let result: IToolAnswer;
-      if (answer !== undefined || this._options.signal?.aborted) {
-        result = this._refuse(call, 'not run: the run had already ended before this call', actions[index].cell_id);
+      if (answer !== undefined || this._signal?.aborted) {
+        const text = 'not run: the run had already ended before this call';
+        result = this._tools.refuse(call.id, call.name, text, actions[index].cell_id);
       } else {
-        result = await this._callTool(call, actions[index]);
+        result = await this._tools.call(call, actions[index]);
       }
-      this._progress(`[turn ${step}] ${call.name}${result.cellId ? ` ${result.cellId}` : ''}: ${firstLine(result.text, call.name)}`);
-      messages.push({ role: 'tool', tool_call_id: call.id, content: result.text });
-      images.push(...result.images.map(image => ({ cellId: result.cellId, image })));
+      this._progress(`[turn ${this._step}] ${call.name}${result.cellId ? ` ${result.cellId}` : ''}: ${firstLine(result.text, call.name)}`);
+      this._messages.push({ role: 'tool', tool_call_id: call.id, content: result.text });
+      images.push(...result.images);
       answer ??= result.answer;
     }
-    if (images.length) {
-      messages.push({ role: 'user', content: imageParts(images) });
-    }
+    this._pushImages(images);
     if (answer !== undefined) {
       return { reason: 'final_answer', answer };
     }
-    if (this._options.signal?.aborted) {
-      return { reason: 'cancelled', message: 'stopped by the user' };
-    }
-    return null;
+    return this._signal?.aborted ? CANCELLED : null;
   }
 
   /** Fenced turn: every ```python / ```sh block runs as a new cell; the results come back as the next user turn. */
-  private async _fencedTurn(
-    step: number,
-    turn: IAssistantTurn,
-    messages: ChatCompletionMessageParam[]
-  ): Promise<IOutcome | null> {
+  private async _fencedTurn(turn: IAssistantTurn): Promise<IOutcome | null> {
     const { recorder, driver } = this._options;
     const blocks = parseFencedBlocks(turn.text);
     const planned = blocks.map((block, index) => ({
       block,
-      callId: `block_${step}_${index + 1}`,
-      cellId: driver.appendCodeCell(block.code, { aiev: { tool: 'fenced', language: block.language } })
+      callId: `block_${this._step}_${index + 1}`,
+      cellId: driver.appendCodeCell(block.code, {
+        aiev: { ...this._provenance(), tool: 'fenced', language: block.language, call_id: `block_${this._step}_${index + 1}` }
+      })
     }));
     recorder.assistant({
       text: turn.text,
@@ -188,129 +213,34 @@ export class Agent {
       usage: turn.usage,
       finish_reason: turn.finishReason
     });
-    messages.push({ role: 'assistant', content: turn.text });
+    this._messages.push({ role: 'assistant', content: turn.text });
     if (!planned.length) {
-      this._progress(`[turn ${step}] answer (no code block)`);
+      this._progress(`[turn ${this._step}] answer (no code block)`);
       return { reason: 'final_answer', answer: turn.text };
     }
     const sections: string[] = [];
-    const images: { cellId: string | null; image: ICellRun['images'][number] }[] = [];
+    const images: ICellRun['images'] = [];
     for (const [index, { callId, cellId, block }] of planned.entries()) {
-      if (this._options.signal?.aborted) {
-        break;
+      let text: string;
+      if (this._signal?.aborted) {
+        text = this._tools.refuse(callId, 'execute_cell', 'not run: the run was stopped before this block', cellId).text;
+      } else {
+        const run = await this._runner.run(callId, cellId, block.code);
+        this._progress(`[turn ${this._step}] block ${index + 1} ${cellId}: ${run.step.status}`);
+        images.push(...run.images);
+        text = run.step.model_text;
       }
-      const run = await this._runner.run(callId, cellId, block.code);
-      this._progress(`[turn ${step}] block ${index + 1} ${cellId}: ${run.step.status}`);
-      sections.push(`Result of code block ${index + 1}:\n${run.step.model_text}`);
-      images.push(...run.images.map(image => ({ cellId, image })));
+      sections.push(`Result of code block ${index + 1}:\n${text}`);
     }
-    messages.push({ role: 'user', content: sections.join('\n\n') });
+    this._messages.push({ role: 'user', content: sections.join('\n\n') });
+    this._pushImages(images);
+    return this._signal?.aborted ? CANCELLED : null;
+  }
+
+  private _pushImages(images: ICellRun['images']): void {
     if (images.length) {
-      messages.push({ role: 'user', content: imageParts(images) });
+      this._messages.push({ role: 'user', content: imageParts(images) });
     }
-    return this._options.signal?.aborted ? { reason: 'cancelled', message: 'stopped by the user' } : null;
-  }
-
-  /** How a tool call is recorded: parsed arguments (or the raw text when they do not parse), kind, cell. */
-  private _actionOf(call: IModelToolCall): IAction {
-    const parsed = parseArguments(call.arguments);
-    const args = parsed.ok ? parsed.value : {};
-    const code = typeof args.code === 'string' ? args.code : undefined;
-    const answer = typeof args.answer === 'string' ? args.answer : undefined;
-    const cellId = typeof args.cell_id === 'string' ? args.cell_id : null;
-    let kind: IAction['kind'] = 'notebook';
-    if (call.name === 'final_answer') {
-      kind = 'final_answer';
-    } else if (code !== undefined) {
-      kind = actionKindOf(code);
-    } else if (call.name === 'run_cell' && cellId) {
-      const cell = this._options.driver.cells().find(c => c.id === cellId);
-      kind = cell ? actionKindOf(cell.source) : 'python';
-    }
-    return {
-      call_id: call.id,
-      tool: call.name,
-      kind,
-      cell_id: cellId,
-      arguments: args,
-      ...(parsed.ok ? {} : { raw_arguments: call.arguments }),
-      ...(code !== undefined ? { code } : {}),
-      ...(answer !== undefined ? { answer } : {})
-    };
-  }
-
-  /** Run one tool call; bad calls become error results the model can act on. */
-  private async _callTool(call: IModelToolCall, action: IAction): Promise<IToolAnswer> {
-    if (!isToolName(call.name)) {
-      const known = TOOL_DEFINITIONS.map(t => t.function.name).join(', ');
-      return this._refuse(call, `error: unknown tool '${call.name}'. Available tools: ${known}.`, null);
-    }
-    const parsed = parseArguments(call.arguments);
-    if (!parsed.ok) {
-      return this._refuse(
-        call,
-        `error: the arguments of ${call.name} are not valid JSON (${parsed.error}). Send them again as one JSON object.`,
-        null
-      );
-    }
-    const missing = requiredArguments(call.name).filter(name => typeof action.arguments[name] !== 'string');
-    if (missing.length) {
-      return this._refuse(call, `error: ${call.name} needs the string argument(s): ${missing.join(', ')}.`, action.cell_id);
-    }
-    try {
-      return await this._dispatch(call.name, call.id, action);
-    } catch (error) {
-      if (error instanceof UnknownCellError) {
-        return this._refuse(call, `error: ${error.message}. Call read_notebook to see the cell ids.`, action.cell_id);
-      }
-      throw error;
-    }
-  }
-
-  private async _dispatch(name: ToolName, callId: string, action: IAction): Promise<IToolAnswer> {
-    const { driver } = this._options;
-    const args = action.arguments as Record<string, string>;
-    switch (name) {
-      case 'execute_cell': {
-        const cellId = driver.appendCodeCell(args.code, { aiev: { tool: name, call_id: callId } });
-        action.cell_id = cellId;
-        return this._execution(callId, cellId, args.code);
-      }
-      case 'run_cell': {
-        const cell = driver.cells().find(c => c.id === args.cell_id);
-        if (!cell) {
-          throw new UnknownCellError(args.cell_id);
-        }
-        return this._execution(callId, cell.id, cell.source);
-      }
-      case 'edit_cell':
-        driver.setCellSource(args.cell_id, args.code);
-        await this._runner.saveSoon();
-        return this._answer(callId, args.cell_id, `cell_id: ${args.cell_id}\nedited (not run; call run_cell to run it).`);
-      case 'read_notebook':
-        return this._answer(callId, null, notebookListing(driver.cells()));
-      case 'restart_kernel':
-        await driver.restartKernel();
-        this._options.recorder.event('kernel_restart', { requested_by: 'model', call_id: callId });
-        return this._answer(callId, null, 'The kernel was restarted: all variables and imports are gone.');
-      case 'final_answer':
-        return { ...this._answer(callId, null, 'Final answer recorded.'), answer: args.answer };
-    }
-  }
-
-  private async _execution(callId: string, cellId: string, code: string): Promise<IToolAnswer> {
-    const run = await this._runner.run(callId, cellId, code);
-    return { text: run.step.model_text, images: run.images, cellId };
-  }
-
-  private _answer(callId: string, cellId: string | null, text: string, isError = false): IToolAnswer {
-    this._options.recorder.toolResult({ call_id: callId, cell_id: cellId, model_text: text, is_error: isError });
-    return { text, images: [], cellId };
-  }
-
-  private _refuse(call: IModelToolCall, text: string, cellId: string | null): IToolAnswer {
-    this._options.recorder.event('tool_error', { call_id: call.id, tool: call.name, message: text });
-    return this._answer(call.id, cellId, text, true);
   }
 
   private _progress(line: string): void {
@@ -318,30 +248,18 @@ export class Agent {
   }
 
   private readonly _runner: CellRunner;
+  private readonly _tools: Toolbox;
+  private readonly _messages: ChatCompletionMessageParam[];
+  private _signal: AbortSignal | undefined;
+  private _turn: number;
+  private _step: number;
 }
 
-function requiredArguments(name: ToolName): string[] {
-  const definition = TOOL_DEFINITIONS.find(t => t.function.name === name);
-  return (definition?.function.parameters.required as string[] | undefined) ?? [];
-}
-
-function parseArguments(text: string): { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
-  try {
-    const value = JSON.parse(text.trim() || '{}');
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      return { ok: false, error: 'not a JSON object' };
-    }
-    return { ok: true, value };
-  } catch (error) {
-    return { ok: false, error: (error as Error).message };
-  }
-}
-
-function imageParts(images: { cellId: string | null; image: { mime: string; data: string } }[]): ChatCompletionContentPart[] {
+function imageParts(images: ICellRun['images']): ChatCompletionContentPart[] {
   return [
     { type: 'text', text: `Images produced by the cells above (${images.length}):` },
     ...images.map(
-      ({ image }): ChatCompletionContentPart => ({
+      (image): ChatCompletionContentPart => ({
         type: 'image_url',
         image_url: { url: `data:${image.mime};base64,${image.data}` }
       })

@@ -20,7 +20,8 @@ export interface ICellRunnerOptions {
   cellTimeoutMs: number;
   modelBudgetChars: number;
   vision: boolean;
-  signal?: AbortSignal;
+  /** The signal that stops the current run (a running cell is interrupted). */
+  signal?: () => AbortSignal | undefined;
   /**
    * Save the notebook at most this often during a run (default 1000 ms; 0 = after every execution). The server
    * re-validates and fsyncs the whole notebook on each save, which grows with the notebook (bench/README.md);
@@ -36,14 +37,14 @@ export interface ICellRunnerOptions {
 export class CellRunner {
   constructor(private readonly _options: ICellRunnerOptions) {}
 
-  /** Run `cellId` (its current source) as the answer to tool call `callId`. */
-  async run(callId: string, cellId: string, code: string): Promise<ICellRun> {
+  /** Run `cellId` (its current source) as the answer to tool call `callId`; `note` goes into what the model reads. */
+  async run(callId: string, cellId: string, code: string, note?: string): Promise<ICellRun> {
     const { driver, recorder } = this._options;
     const isInstall = actionKindOf(code) === 'pip';
     const before = isInstall ? await this.packageSnapshot('before install') : null;
     const outcome = await driver.execute(cellId, {
       timeoutMs: this._options.cellTimeoutMs,
-      signal: this._options.signal
+      signal: this._options.signal?.()
     });
     let install: IInstallResult | undefined;
     if (before && outcome.status === 'ok') {
@@ -69,7 +70,7 @@ export class CellRunner {
       ...(outcome.error ? { error: { ename: outcome.error.ename, evalue: outcome.error.evalue } } : {}),
       outputs: outcome.outputs,
       truncated: outcome.truncated,
-      model_text: executionText(outcome, shaped.text, install),
+      model_text: executionText(outcome, shaped.text, install, note),
       ...(install ? { install } : {}),
       ...(outcome.stdinRequested ? { stdin_requested: true } : {})
     });

@@ -4,8 +4,15 @@ import type { SessionRecorder } from '../trace/recorder';
 import type { IEnvironment } from '../trace/types';
 import { ENVIRONMENT_SNIPPET, parseEnvironment, parsePackageSnapshot, PACKAGES_SNIPPET } from './kernelSnippets';
 
-/** Interpreter, kernel and installed packages at the start, by a logged silent execution; null when it failed. */
-export async function captureEnvironment(driver: INotebookDriver, recorder: SessionRecorder): Promise<IEnvironment | null> {
+/**
+ * Interpreter, kernel and installed packages at the start, by a logged silent execution; null when it failed.
+ * `secretEnvNames`: the names of the kernel's secret-named variables whose values the session scrubs.
+ */
+export async function captureEnvironment(
+  driver: INotebookDriver,
+  recorder: SessionRecorder,
+  secretEnvNames?: string[]
+): Promise<IEnvironment | null> {
   const result = await driver.executeSilent(ENVIRONMENT_SNIPPET);
   recorder.event('silent_execution', { purpose: 'environment', status: result.status, error: result.error ?? null });
   if (result.status !== 'ok') {
@@ -17,7 +24,8 @@ export async function captureEnvironment(driver: INotebookDriver, recorder: Sess
     ...env,
     kernel: { name: facts.name, language: facts.language, protocol_version: facts.protocolVersion, ipykernel },
     packages_after: env.packages_before,
-    installed_during_session: []
+    installed_during_session: [],
+    ...(secretEnvNames ? { secret_env_names: secretEnvNames } : {})
   };
   recorder.setEnvironment(environment);
   return environment;

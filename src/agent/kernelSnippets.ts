@@ -37,6 +37,19 @@ def __aiev_pkgs():
 __aiev_pkgs(); del __aiev_pkgs
 `;
 
+/**
+ * Prints `{NAME: value}` of the kernel's environment variables whose names contain one of `words` (case aside):
+ * the candidates `secretEnvEntries` (src/trace/envSecrets.ts) judges. Run silently; its output is never recorded.
+ */
+export function secretEnvSnippet(words: readonly string[]): string {
+  return `
+def __aiev_env_secrets(words=${JSON.stringify(words.map(w => w.toLowerCase()))}):
+    import json, os
+    print(json.dumps({k: v for k, v in os.environ.items() if any(w in k.lower() for w in words)}))
+__aiev_env_secrets(); del __aiev_env_secrets
+`;
+}
+
 /** What `PACKAGES_SNIPPET` printed. */
 export interface IPackageSnapshot {
   packages: IPackageVersion[];

@@ -10,9 +10,13 @@ const LISTING_OUTPUT_CHARS = 600;
 export function executionText(
   outcome: IExecutionOutcome,
   output: string,
-  install?: IInstallResult
+  install?: IInstallResult,
+  note?: string
 ): string {
   const lines = [`cell_id: ${outcome.cellId}`, `status: ${outcome.status}`];
+  if (note) {
+    lines.push(`note: ${note}`);
+  }
   if (outcome.executionCount !== null) {
     lines.push(`execution_count: ${outcome.executionCount}`);
   }

@@ -13,6 +13,8 @@ export interface IRunSourceOptions {
   toolMode: 'native' | 'fenced';
   stream: boolean;
   sampling?: Record<string, unknown>;
+  /** Server path of the notebook the session works on. */
+  notebookPath?: string;
 }
 
 /** Host and port of a URL (`invalid-url` when it does not parse). */
@@ -34,6 +36,7 @@ export function runSource(options: IRunSourceOptions): ISource {
     tool_mode: options.toolMode,
     stream: options.stream,
     sampling: options.sampling ?? {},
-    system_prompt_id: systemPromptIdFor(options.toolMode)
+    system_prompt_id: systemPromptIdFor(options.toolMode),
+    ...(options.notebookPath !== undefined ? { notebook_path: options.notebookPath } : {})
   };
 }

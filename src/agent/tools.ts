@@ -1,7 +1,14 @@
 import type { IToolDefinition } from '../trace/types';
 
 /** Names of the tools the agent offers the model. */
-export type ToolName = 'execute_cell' | 'edit_cell' | 'run_cell' | 'read_notebook' | 'restart_kernel' | 'final_answer';
+export type ToolName =
+  | 'execute_cell'
+  | 'edit_cell'
+  | 'run_cell'
+  | 'read_notebook'
+  | 'inspect_variables'
+  | 'restart_kernel'
+  | 'final_answer';
 
 function tool(name: ToolName, description: string, properties: Record<string, unknown>): IToolDefinition {
   return {
@@ -33,6 +40,12 @@ export const TOOL_DEFINITIONS: IToolDefinition[] = [
     cell_id: CELL_ID
   }),
   tool('read_notebook', 'List every cell: id, source and a short view of its last output.', {}),
+  tool(
+    'inspect_variables',
+    "List the kernel's variables without running a cell: names, types, shapes or lengths, and for a DataFrame its " +
+      'columns, dtypes and first rows.',
+    {}
+  ),
   tool('restart_kernel', 'Restart the kernel: all variables and imports are lost. Needed after upgrading an imported package.', {}),
   tool('final_answer', 'Finish the task: give the answer, based on outputs you have seen. Call it exactly once, last.', {
     answer: { type: 'string', description: 'The final answer for the user.' }

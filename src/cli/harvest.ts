@@ -12,7 +12,7 @@ import { attachmentSource } from '../trace/attachments';
 import { DatasetSummary } from '../trace/datasetSummary';
 import { sampleFromNotebook } from '../trace/fromNotebook';
 import { dialogueKey, EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
-import { writeSample } from '../trace/recorder';
+import { writeSample } from '../trace/logFile';
 import { scrubSample } from '../trace/scrub';
 import type { ISample } from '../trace/types';
 import { validateSample } from '../trace/validate';

@@ -1,18 +1,17 @@
 import { basename, dirname, resolve } from 'path';
 
 import { version } from '../../package.json';
-import { Agent } from '../agent/agent';
+import { AgentSession } from '../agent/session';
 import { runSource } from '../agent/source';
-import { captureEnvironment, finishEnvironment } from '../agent/environment';
 import { TOOL_DEFINITIONS } from '../agent/tools';
 import { ChatClient } from '../llm/client';
 import { HeadlessNotebookDriver } from '../notebook/headless';
 import { ILocalJupyterServer, startLocalJupyterServer } from '../notebook/localServer';
 import { DEFAULT_OUTPUT_CAP_BYTES } from '../notebook/outputCollector';
 import { findAttachments } from '../trace/attachments';
-import { buildFinalNotebook } from '../trace/finalNotebook';
-import { SessionRecorder, writeSample } from '../trace/recorder';
-import type { IOutcome } from '../trace/types';
+import { fileLogSink, writeSample } from '../trace/logFile';
+import { SessionRecorder } from '../trace/recorder';
+import type { IOutcome, ISample, ISource } from '../trace/types';
 import { connect, parseOptions, settingsFor, UsageError } from './connect';
 
 export const RUN_USAGE = `Usage: aiev run --prompt TEXT [options]
@@ -130,33 +129,31 @@ function positive(text: string | undefined, fallback: number, flag: string): num
 export async function runCommand(argv: string[], log: (line: string) => void = line => process.stderr.write(`${line}\n`)): Promise<number> {
   const config = parseRunArgs(argv);
   const startedAt = new Date();
-  const controller = new AbortController();
+  let stopping = false;
+  let session: AgentSession | undefined;
   const onSigint = () => {
-    if (controller.signal.aborted) {
+    if (stopping) {
       process.exit(130);
     }
     log('aiev: stopping (interrupting the kernel, saving the record); press Ctrl-C again to quit at once');
-    controller.abort();
+    stopping = true;
+    void session?.stop();
   };
   process.on('SIGINT', onSigint);
 
+  const source = runSource({
+    app: 'jupyterlab-aiev/cli',
+    appVersion: version,
+    model: config.model,
+    baseUrl: config.baseUrl,
+    toolMode: config.toolMode,
+    stream: config.stream,
+    notebookPath: config.notebook
+  });
+  const secrets = [config.apiKey, config.token].filter(s => s.length >= 8);
+  const logPath = config.out.replace(/\.json$/, '') + '.events.jsonl';
   let local: ILocalJupyterServer | undefined;
   let driver: HeadlessNotebookDriver | undefined;
-  const recorder = new SessionRecorder({
-    logPath: config.out.replace(/\.json$/, '') + '.events.jsonl',
-    source: runSource({
-      app: 'jupyterlab-aiev/cli',
-      appVersion: version,
-      model: config.model,
-      baseUrl: config.baseUrl,
-      toolMode: config.toolMode,
-      stream: config.stream
-    }),
-    task: { prompt: config.prompt, attachments: [], tags: [] },
-    tools: config.toolMode === 'native' ? TOOL_DEFINITIONS : [],
-    secrets: [config.apiKey, config.token].filter(s => s.length >= 8),
-    outputsCapBytes: DEFAULT_OUTPUT_CAP_BYTES
-  });
   let outcome: IOutcome = { reason: 'error', message: 'the run did not start' };
   try {
     const settings = config.serverUrl
@@ -172,52 +169,43 @@ export async function runCommand(argv: string[], log: (line: string) => void = l
       outputsCapBytes: DEFAULT_OUTPUT_CAP_BYTES
     });
     log(`aiev: notebook ${config.notebook} on ${settings.baseUrl} (kernel ${config.kernel}), model ${config.model}`);
-    const environment = await captureEnvironment(driver, recorder);
-    const client = new ChatClient({
-      baseURL: config.baseUrl,
-      apiKey: config.apiKey || 'none',
-      model: config.model,
-      stream: config.stream,
-      onRetry: (attempt, error) => recorder.event('model_retry', { attempt, message: error.message })
-    });
-    const agent = new Agent({
-      client,
+    // The private server serves this folder: the files there that the code read (not wrote) are attachments.
+    const folder = local ? dirname(resolve(local.rootDir, config.notebook)) : null;
+    session = await AgentSession.start({
       driver,
-      recorder,
+      client: new ChatClient({
+        baseURL: config.baseUrl,
+        apiKey: config.apiKey || 'none',
+        model: config.model,
+        stream: config.stream
+      }),
+      sink: fileLogSink(logPath),
+      source,
+      prompt: config.prompt,
       toolMode: config.toolMode,
       maxSteps: config.maxSteps,
       cellTimeoutMs: config.cellTimeoutMs,
-      modelBudgetChars: config.budgetChars,
+      budgetChars: config.budgetChars,
       vision: config.vision,
-      signal: controller.signal,
+      secrets,
+      save: record => writeSample(config.out, record),
+      attachments: folder ? codes => findAttachments(codes, folder, { modifiedBefore: startedAt }) : undefined,
       onProgress: log
     });
-    outcome = await agent.run(config.prompt);
-    if (environment) {
-      await finishEnvironment(driver, recorder, environment);
-    }
+    outcome = stopping ? { reason: 'cancelled', message: 'stopped by the user' } : await session.send(config.prompt);
+    await session.close();
   } catch (error) {
     if (error instanceof UsageError) {
       throw error;
     }
     outcome = { reason: 'error', message: (error as Error).message };
     log(`aiev: ${(error as Error).message}`);
+    if (!session) {
+      writeSample(config.out, unstartedRecord(source, config.prompt, secrets, outcome, logPath));
+    }
   } finally {
     process.off('SIGINT', onSigint);
-    if (controller.signal.aborted && outcome.reason !== 'final_answer') {
-      outcome = { reason: 'cancelled', message: 'stopped by the user' };
-    }
-    if (driver) {
-      recorder.setNotebook(buildFinalNotebook(recorder.snapshot().steps, driver.toJSON()));
-      await driver.save().catch(() => undefined);
-      await driver.dispose().catch(() => undefined);
-    }
-    if (local) {
-      // The private server serves this folder: the files there that the code read (not wrote) are attachments.
-      const codes = recorder.snapshot().steps.flatMap(step => (step.type === 'execution' ? [step.code] : []));
-      recorder.setAttachments(findAttachments(codes, dirname(resolve(local.rootDir, config.notebook)), { modifiedBefore: startedAt }));
-    }
-    writeSample(config.out, recorder.finish(outcome));
+    await driver?.dispose().catch(() => undefined);
     await local?.stop();
   }
   log(`aiev: ${outcome.reason}${outcome.message ? ` (${outcome.message})` : ''}; record: ${config.out}`);
@@ -226,4 +214,17 @@ export async function runCommand(argv: string[], log: (line: string) => void = l
     return 0;
   }
   return outcome.reason === 'cancelled' ? 130 : 1;
+}
+
+/** The record of a run that failed before its session started (no kernel, no server): the task and why. */
+function unstartedRecord(source: ISource, prompt: string, secrets: string[], outcome: IOutcome, logPath: string): ISample {
+  const recorder = new SessionRecorder({
+    sink: fileLogSink(logPath),
+    source,
+    task: { prompt, attachments: [], tags: [] },
+    tools: source.tool_mode === 'native' ? TOOL_DEFINITIONS : [],
+    secrets,
+    outputsCapBytes: DEFAULT_OUTPUT_CAP_BYTES
+  });
+  return recorder.finish(outcome);
 }

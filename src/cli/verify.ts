@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'fs';
 import { resolve } from 'path';
 
 import { findVenvExecutable } from '../notebook/localServer';
-import { writeSample } from '../trace/recorder';
+import { writeSample } from '../trace/logFile';
 import type { ISample, IVerification } from '../trace/types';
 import { connect, parseOptions, UsageError } from './connect';
 

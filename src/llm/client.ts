@@ -23,8 +23,27 @@ export interface IChatClientOptions {
   timeoutMs?: number;
   /** Extra sampling parameters (temperature, top_p, seed, max_tokens …). */
   sampling?: Partial<Pick<ChatCompletionCreateParamsBase, 'temperature' | 'top_p' | 'seed' | 'max_tokens'>>;
-  /** Called before a turn is retried after a cut stream. */
+  /**
+   * The `fetch` requests go through. In the browser: one through Jupyter's authenticated request path to the
+   * server's model proxy (the key stays on the server). Setting it also allows the SDK to run in a browser.
+   */
+  fetch?: typeof fetch;
+}
+
+/** Per-request options of `ChatClient.complete`. */
+export interface ICompleteOptions {
+  /** Aborts the request (`ModelAbortedError`). */
+  signal?: AbortSignal;
+  /** The streamed text as it arrives (a retried turn starts again from nothing). */
+  onDelta?: (delta: ITurnDelta) => void;
+  /** Called before a turn is retried after a cut stream or an unparseable body. */
   onRetry?: (attempt: number, error: Error) => void;
+}
+
+/** A piece of a streamed turn, as it arrives (text or reasoning; tool-call arguments are not streamed out). */
+export interface ITurnDelta {
+  text?: string;
+  reasoning?: string;
 }
 
 /** A tool call exactly as the model produced it; `arguments` is raw text, possibly not JSON. */
@@ -69,7 +88,8 @@ export class ChatClient {
       baseURL: _options.baseURL,
       apiKey: _options.apiKey,
       maxRetries: _options.maxRetries ?? 4,
-      timeout: _options.timeoutMs ?? 600000
+      timeout: _options.timeoutMs ?? 600000,
+      ...(_options.fetch ? { fetch: _options.fetch, dangerouslyAllowBrowser: true } : {})
     });
   }
 
@@ -90,13 +110,14 @@ export class ChatClient {
   async complete(
     messages: ChatCompletionMessageParam[],
     tools: ChatCompletionTool[] | undefined,
-    signal?: AbortSignal
+    options: ICompleteOptions = {}
   ): Promise<IAssistantTurn> {
+    const { signal, onDelta } = options;
     const maxTurnRetries = this._options.maxTurnRetries ?? 2;
     for (let attempt = 0; ; attempt++) {
       try {
         return this.streaming
-          ? await this._streamed(messages, tools, signal)
+          ? await this._streamed(messages, tools, signal, onDelta)
           : await this._whole(messages, tools, signal);
       } catch (error) {
         if (signal?.aborted || error instanceof APIUserAbortError) {
@@ -108,7 +129,7 @@ export class ChatClient {
         if (attempt >= maxTurnRetries) {
           throw new ModelError(`model request failed after ${attempt + 1} attempts: ${(error as Error).message}`);
         }
-        this._options.onRetry?.(attempt + 1, error as Error);
+        options.onRetry?.(attempt + 1, error as Error);
         await sleep(500 * 2 ** attempt, signal);
       }
     }
@@ -153,7 +174,8 @@ export class ChatClient {
   private async _streamed(
     messages: ChatCompletionMessageParam[],
     tools: ChatCompletionTool[] | undefined,
-    signal?: AbortSignal
+    signal?: AbortSignal,
+    onDelta?: (delta: ITurnDelta) => void
   ): Promise<IAssistantTurn> {
     const stream = await this._client.chat.completions.create(
       { ...this._params(messages, tools), stream: true, stream_options: { include_usage: true } },
@@ -161,7 +183,10 @@ export class ChatClient {
     );
     const turn = new TurnAssembler();
     for await (const chunk of stream) {
-      turn.add(chunk);
+      const delta = turn.add(chunk);
+      if (onDelta && (delta.text || delta.reasoning)) {
+        onDelta(delta);
+      }
     }
     return turn.finish();
   }
@@ -171,17 +196,20 @@ export class ChatClient {
 
 /** Accumulates streamed chunks into one turn: content, reasoning and tool calls by index. */
 export class TurnAssembler {
-  add(chunk: ChatCompletionChunk): void {
+  /** Adds one chunk; returns the text and reasoning it carried. */
+  add(chunk: ChatCompletionChunk): ITurnDelta {
     if (chunk.usage) {
       this._usage = { prompt_tokens: chunk.usage.prompt_tokens, completion_tokens: chunk.usage.completion_tokens };
     }
     const choice = chunk.choices?.[0];
     if (!choice) {
-      return;
+      return {};
     }
     const delta = choice.delta as typeof choice.delta & { reasoning_content?: string; reasoning?: string };
-    this._text += delta.content ?? '';
-    this._reasoning += delta.reasoning_content ?? delta.reasoning ?? '';
+    const text = delta.content ?? '';
+    const reasoning = delta.reasoning_content ?? delta.reasoning ?? '';
+    this._text += text;
+    this._reasoning += reasoning;
     for (const call of delta.tool_calls ?? []) {
       const slot = this._calls.get(call.index) ?? { id: '', name: '', arguments: '' };
       slot.id ||= call.id ?? '';
@@ -192,6 +220,7 @@ export class TurnAssembler {
     if (choice.finish_reason) {
       this._finishReason = choice.finish_reason;
     }
+    return { ...(text ? { text } : {}), ...(reasoning ? { reasoning } : {}) };
   }
 
   /** The assembled turn; throws when the stream ended without a finish reason (a cut connection). */

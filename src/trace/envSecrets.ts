@@ -78,10 +78,16 @@ export function secretValue(value: string, strength: Strength): boolean {
 export const secretAssignment = (secret: string, groups: Record<string, string | undefined>): boolean =>
   secretValue(secret, nameStrength(groups.name ?? ''));
 
+/** The secret-named variables of an environment whose values (8+ characters) are secrets, as `[name, value]`. */
+export function secretEnvEntries(env: Record<string, string | undefined>): [string, string][] {
+  return Object.entries(env).filter(
+    (entry): entry is [string, string] => !!entry[1] && entry[1].length >= 8 && secretValue(entry[1], nameStrength(entry[0]))
+  );
+}
+
 /** Values (8+ characters) of the secret-named variables of an environment. */
 export function envSecrets(env: Record<string, string | undefined>): string[] {
-  const named = Object.entries(env).filter(([name, value]) => value && value.length >= 8 && secretValue(value, nameStrength(name)));
-  return named.map(([, value]) => value as string);
+  return secretEnvEntries(env).map(([, value]) => value);
 }
 
 /** An escaped `\n`, `\r` or `\t` (JSON text): before a token it counts as a break. Shared with scrub.ts. */

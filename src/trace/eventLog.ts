@@ -2,7 +2,7 @@
  * The JSONL event log a `SessionRecorder` appends as a session runs: one line per recorder call after a
  * header line, each carrying a sequence number, time, kind, redacted payload and the redactions made in it.
  * This module holds the line types and `parseLog`, which reads a log back tolerating a last line cut short
- * by a crash; folding the lines into a record is the recorder's job (`SessionRecorder.fromLog`).
+ * by a crash; folding the lines into a record is the recorder's job (`recordFromLines`).
  */
 import type { Redaction } from './redact';
 import type { ISample, ISource, IStep, ITask, IToolDefinition } from './types';
@@ -29,6 +29,12 @@ export interface ILogLine {
   kind: LogKind;
   payload: unknown;
   redactions?: Redaction[];
+}
+
+/** Where a recorder's event-log lines go, in order, as they are made. */
+export interface ILogSink {
+  /** Takes one line; synchronous (a sink that writes asynchronously queues, in order). */
+  append(line: ILogLine): void;
 }
 
 /** Parses an event log; a last line cut short by a crash is ignored, any other bad line throws. */

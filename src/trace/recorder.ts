@@ -1,10 +1,13 @@
-import { randomBytes, randomUUID } from 'crypto';
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'fs';
-import { dirname } from 'path';
+/**
+ * The session recorder: every call is redacted, handed to the event-log sink as one line, and only then applied
+ * to the in-memory record, so the log always rebuilds exactly that record (`recordFromLines`). Browser-safe: the
+ * Node file pieces (log file sink, atomic record writes) are in `logFile.ts`.
+ */
 import type * as nbformat from '@jupyterlab/nbformat';
-import { interactiveCounts } from './counts';
+import { UUID } from '@lumino/coreutils';
 
-import { ILogHeader, ILogLine, LogKind, parseLog } from './eventLog';
+import { interactiveCounts } from './counts';
+import { ILogHeader, ILogLine, ILogSink, LogKind } from './eventLog';
 import { locate, redactSecrets } from './redact';
 import {
   IAction,
@@ -30,21 +33,25 @@ export const CRITERIA_VERSION = '0.2';
 /** `outcome.message` of a record rebuilt from a log on which `finish` was never called. */
 export const RECOVERED_MESSAGE = 'run ended without finishing (log recovered)';
 
-/** Options of a `SessionRecorder`. */
-export interface ISessionRecorderOptions {
-  /** JSONL event log, appended line by line as the session runs; replaced if it exists. None when undefined. */
-  logPath?: string;
+/** How a recorder writes and scrubs: shared by new and resumed recorders. */
+export interface IRecorderIO {
+  /** Where each event-log line goes as it is made (`fileLogSink` in Node, the bridge's session store in the lab). */
+  sink?: ILogSink;
+  /** Values (API keys…) replaced by `[REDACTED]` in everything recorded, before anything is written. */
+  secrets?: readonly string[];
+  /** Clock, for deterministic tests. */
+  now?: () => Date;
+}
+
+/** Options of a new `SessionRecorder`. */
+export interface ISessionRecorderOptions extends IRecorderIO {
   source: ISource;
   task: ITask;
   tools: IToolDefinition[];
-  /** Values (API keys…) replaced by `[REDACTED]` in everything recorded, before anything is written. */
-  secrets?: string[];
   /** Cap on raw output bytes per execution, as applied by the notebook driver; stored in the record. */
   outputsCapBytes: number;
   /** Record id; a random UUID by default. */
   id?: string;
-  /** Clock, for deterministic tests. */
-  now?: () => Date;
   /** Licence stamped on the record; `unspecified` by default. */
   license?: string;
 }
@@ -90,6 +97,10 @@ function applyLine(sample: ISample | null, line: ILogLine): ISample {
   sample.redactions.push(...(line.redactions ?? []));
   switch (line.kind) {
     case 'user':
+      // A user turn after a finished one continues the session: the record is open again until the next finish.
+      sample.outcome = null;
+      sample.steps.push(line.payload as IStep);
+      break;
     case 'assistant':
     case 'execution':
     case 'tool_result':
@@ -128,22 +139,27 @@ function finalise(sample: ISample): ISample {
 }
 
 /**
- * Records one agent session. Every call is redacted, appended to the JSONL event log (when `logPath` is
- * set) and only then applied to the in-memory record, so the log always rebuilds exactly that record.
- * Node only (uses `fs`). Calls remain allowed after `finish` (a late `notebook_saved` event, the final
- * notebook); a second `finish` throws.
+ * Records one agent session. Every call is redacted, handed to the sink as one event-log line and only then
+ * applied to the in-memory record, so the log always rebuilds exactly that record. A session may have several
+ * turns: `finish` ends one, a later `user` opens the next. Calls remain allowed after `finish` (a late
+ * `notebook_saved` event, the final notebook).
  */
 export class SessionRecorder {
-  constructor(options: ISessionRecorderOptions) {
+  constructor(options: ISessionRecorderOptions | (IRecorderIO & { resumeFrom: readonly ILogLine[] })) {
+    this._sink = options.sink;
+    this._secrets = [...(options.secrets ?? [])];
+    this._now = options.now ?? (() => new Date());
+    if ('resumeFrom' in options) {
+      this._sample = foldLines(options.resumeFrom);
+      this._seq = options.resumeFrom.length;
+      return;
+    }
     if (!Number.isInteger(options.outputsCapBytes) || options.outputsCapBytes < 0) {
       throw new Error(`outputsCapBytes must be a non-negative integer, got ${options.outputsCapBytes}`);
     }
-    this._logPath = options.logPath;
-    this._secrets = options.secrets ?? [];
-    this._now = options.now ?? (() => new Date());
     const header: ILogHeader = {
       schema: { name: SAMPLE_SCHEMA.name, version: SAMPLE_SCHEMA.version },
-      id: options.id ?? randomUUID(),
+      id: options.id ?? UUID.uuid4(),
       created_at: this._time(),
       license: options.license ?? 'unspecified',
       source: options.source,
@@ -151,28 +167,16 @@ export class SessionRecorder {
       tools: options.tools,
       outputs_cap_bytes: options.outputsCapBytes
     };
-    if (this._logPath) {
-      mkdirSync(dirname(this._logPath), { recursive: true });
-    }
     this._sample = this._record('header', header, '', header.created_at);
   }
 
   /**
-   * Rebuilds a record from an event log alone (crash recovery). A log without a `finish` line gets the outcome
-   * `{ reason: 'error', message: RECOVERED_MESSAGE }`, so a recovered record is complete and says why it ended.
+   * Continues a session from its event log (a reload, a crash, a follow-up in a new process): the same record, id
+   * and sequence numbers; new lines go to `io.sink`. A log cut in the middle of a turn stays open (no outcome)
+   * until the next `finish`.
    */
-  static fromLog(path: string): ISample {
-    let sample: ISample | null = null;
-    for (const line of parseLog(readFileSync(path, 'utf8'))) {
-      sample = applyLine(sample, line);
-    }
-    if (!sample) {
-      throw new Error(`event log ${path} has no header`);
-    }
-    if (!sample.outcome) {
-      sample.outcome = { reason: 'error', message: RECOVERED_MESSAGE };
-    }
-    return finalise(sample);
+  static resume(lines: readonly ILogLine[], io: IRecorderIO = {}): SessionRecorder {
+    return new SessionRecorder({ ...io, resumeFrom: lines });
   }
 
   /** Id of the record. */
@@ -180,9 +184,23 @@ export class SessionRecorder {
     return this._sample.id;
   }
 
-  /** True once `finish` has been called. */
+  /** True once `finish` has been called and no user turn came after it. */
   get finished(): boolean {
     return this._sample.outcome !== null;
+  }
+
+  /** Number of lines recorded so far (the next line's `seq`). */
+  get lineCount(): number {
+    return this._seq;
+  }
+
+  /** Also scrub these values from everything recorded from now on (e.g. secrets found in the kernel). */
+  addSecrets(values: readonly string[]): void {
+    for (const value of values) {
+      if (value && !this._secrets.includes(value)) {
+        this._secrets.push(value);
+      }
+    }
   }
 
   /** Records a user turn. */
@@ -243,7 +261,10 @@ export class SessionRecorder {
     this._record('attachments', attachments, 'task.attachments', this._time());
   }
 
-  /** Ends the session: stores the outcome and returns the record (verdict `unverified`, counts filled). */
+  /**
+   * Ends the session's current turn: stores the outcome and returns the record (verdict `unverified`, counts
+   * filled). A later `user` turn opens the session again; finishing twice without one throws.
+   */
   finish(outcome: IOutcome): ISample {
     if (this.finished) {
       throw new Error('SessionRecorder.finish called twice');
@@ -273,46 +294,50 @@ export class SessionRecorder {
     if (clean.locations.length) {
       line.redactions = clean.locations.map(where => ({ kind: 'api_key', location: where }));
     }
-    if (this._logPath) {
-      appendFileSync(this._logPath, JSON.stringify(line) + '\n', { encoding: 'utf8', flag: kind === 'header' ? 'w' : 'a' });
-    }
+    this._sink?.append(line);
     this._seq++;
     this._sample = applyLine(kind === 'header' ? null : this._sample, line);
     return this._sample;
   }
 
-  private readonly _logPath: string | undefined;
+  private readonly _sink: ILogSink | undefined;
   private readonly _secrets: string[];
   private readonly _now: () => Date;
   private _seq = 0;
-  private _sample: ISample;
+  private _sample!: ISample;
+}
+
+/** Folds log lines into the record they describe (no outcome when the last turn was never finished). */
+function foldLines(lines: readonly ILogLine[]): ISample {
+  let sample: ISample | null = null;
+  for (const line of lines) {
+    sample = applyLine(sample, line);
+  }
+  if (!sample) {
+    throw new Error('event log has no header');
+  }
+  return sample;
 }
 
 /**
- * Writes a record as 2-space JSON atomically: a temporary file in the same folder, synced, then renamed over
- * `path`. Parent folders are created. With `secrets`, they are redacted first and their places added to
- * `redactions`.
+ * Rebuilds a record from its event log alone (crash recovery, read-only history). A log whose last turn has no
+ * `finish` line gets the outcome `{ reason: 'error', message: RECOVERED_MESSAGE }`, so a recovered record is
+ * complete and says why it ended.
  */
-export function writeSample(path: string, sample: ISample, options: { secrets?: string[] } = {}): void {
-  let out = sample;
-  if (options.secrets?.length) {
-    const clean = redactSecrets(sample, options.secrets);
-    out = clean.value;
-    out.redactions.push(...clean.locations.map(location => ({ kind: 'api_key', location })));
+export function recordFromLines(lines: readonly ILogLine[]): ISample {
+  const sample = foldLines(lines);
+  if (!sample.outcome) {
+    sample.outcome = { reason: 'error', message: RECOVERED_MESSAGE };
   }
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, JSON.stringify(out, null, 2) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
+  return finalise(sample);
+}
+
+/** The redacted copy of a record and the `redactions` entries for what was scrubbed (for writers of records). */
+export function redactRecord(sample: ISample, secrets: readonly string[] = []): ISample {
+  if (!secrets.length) {
+    return sample;
   }
+  const clean = redactSecrets(sample, secrets);
+  clean.value.redactions.push(...clean.locations.map(location => ({ kind: 'api_key', location })));
+  return clean.value;
 }

@@ -108,7 +108,11 @@ export interface IToolResultStep {
   time: string;
 }
 
-/** Something that happened outside the dialogue: silent/introspection executions, kernel restarts, retries, faults. */
+/**
+ * Something that happened outside the dialogue: silent/introspection executions, kernel restarts, retries, faults,
+ * a cell a person edited under the agent (`user_edit`), a session continued from its log (`resumed`), its notebook
+ * or kernel gone (`driver_lost`).
+ */
 export interface IEventStep {
   type: 'event';
   event:
@@ -119,7 +123,10 @@ export interface IEventStep {
     | 'model_error'
     | 'tool_error'
     | 'interrupted'
-    | 'notebook_saved';
+    | 'notebook_saved'
+    | 'user_edit'
+    | 'resumed'
+    | 'driver_lost';
   time: string;
   detail: Record<string, unknown>;
 }
@@ -143,6 +150,8 @@ export interface ISource {
   stream: boolean;
   sampling: Record<string, unknown>;
   system_prompt_id: string;
+  /** Server path of the notebook the session worked on (sidebar sessions). */
+  notebook_path?: string;
 }
 
 export interface ITask {
@@ -162,6 +171,11 @@ export interface IEnvironment {
   packages_before: IPackageVersion[];
   packages_after: IPackageVersion[];
   installed_during_session: IPackageVersion[];
+  /**
+   * Names (never values) of the kernel's secret-named environment variables; their values were scrubbed from the
+   * record, and the verifier scrubs the same variables' values from replayed outputs.
+   */
+  secret_env_names?: string[];
 }
 
 export type Verdict = 'verified' | 'diverged' | 'failed' | 'unverified';

@@ -2,13 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { Agent } from '../../src/agent/agent';
+import { AgentSession } from '../../src/agent/session';
 import { runSource } from '../../src/agent/source';
-import { TOOL_DEFINITIONS } from '../../src/agent/tools';
 import { ChatClient } from '../../src/llm/client';
 import { HeadlessNotebookDriver } from '../../src/notebook/headless';
-import { buildFinalNotebook } from '../../src/trace/finalNotebook';
-import { SessionRecorder } from '../../src/trace/recorder';
+import { fileLogSink } from '../../src/trace/logFile';
 import type { IExecutionStep, IOutcome, ISample, IStep } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
 import { IRecordedRequest, ScriptEntry, startScriptedModel } from '../scripted-model/server';
@@ -42,52 +40,47 @@ export interface IHarnessRun {
 
 let counter = 0;
 
-/** Run the real agent on a real kernel of `server`, with the scripted model answering; validate the record. */
+/** Run the real agent through the session module on a real kernel of `server`, the scripted model answering. */
 export async function runScripted(server: ITestServer, script: ScriptEntry[], options: IHarnessOptions = {}): Promise<IHarnessRun> {
   const model = await startScriptedModel(script);
   const dir = mkdtempSync(join(tmpdir(), 'aiev-run-'));
   const path = `run-${process.pid}-${++counter}.ipynb`;
   const toolMode = options.toolMode ?? 'native';
-  const recorder = new SessionRecorder({
-    logPath: join(dir, 'events.jsonl'),
-    source: runSource({
-      app: 'jupyterlab-aiev/test',
-      appVersion: '0',
-      model: 'scripted',
-      baseUrl: model.baseUrl,
-      toolMode,
-      stream: options.stream ?? true
-    }),
-    task: { prompt: options.prompt ?? 'test task', attachments: [], tags: ['test'] },
-    tools: toolMode === 'native' ? TOOL_DEFINITIONS : [],
-    secrets: [],
-    outputsCapBytes: 5 * 1024 * 1024
-  });
   const driver = await HeadlessNotebookDriver.open({ settings: server.settings, path, interruptGraceMs: 5000 });
   try {
     options.onDriver?.(driver);
-    const agent = new Agent({
+    const prompt = options.prompt ?? 'test task';
+    const session = await AgentSession.start({
+      driver,
       client: new ChatClient({
         baseURL: model.baseUrl,
         apiKey: 'test-key',
         model: 'scripted',
         stream: options.stream ?? true,
-        maxRetries: options.maxRetries ?? 2,
-        onRetry: (attempt, error) => recorder.event('model_retry', { attempt, message: error.message })
+        maxRetries: options.maxRetries ?? 2
       }),
-      driver,
-      recorder,
+      sink: fileLogSink(join(dir, 'events.jsonl')),
+      source: runSource({
+        app: 'jupyterlab-aiev/test',
+        appVersion: '0',
+        model: 'scripted',
+        baseUrl: model.baseUrl,
+        toolMode,
+        stream: options.stream ?? true
+      }),
+      prompt,
+      tags: ['test'],
       toolMode,
       maxSteps: options.maxSteps ?? 10,
       cellTimeoutMs: options.cellTimeoutMs ?? 60000,
-      modelBudgetChars: options.modelBudgetChars,
-      vision: options.vision,
-      signal: options.signal
+      budgetChars: options.modelBudgetChars,
+      vision: options.vision
     });
-    const outcome = await agent.run(options.prompt ?? 'test task');
-    recorder.setNotebook(buildFinalNotebook(recorder.snapshot().steps, driver.toJSON()));
-    await driver.save();
-    const sample = recorder.finish(outcome);
+    const onAbort = () => void session.stop();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const outcome = options.signal?.aborted ? await session.stop().then(() => CANCELLED) : await session.send(prompt);
+    options.signal?.removeEventListener('abort', onAbort);
+    const sample = await session.close();
     const validation = validateSample(sample);
     if (!validation.valid) {
       throw new Error(`record does not validate:\n${validation.errors.join('\n')}`);
@@ -108,6 +101,8 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const CANCELLED: IOutcome = { reason: 'cancelled', message: 'stopped by the user' };
 
 /** The execution steps of a record. */
 export function executions(sample: ISample): IExecutionStep[] {

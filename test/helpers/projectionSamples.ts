@@ -332,3 +332,57 @@ export function harvestedSample(): ISample {
     appVersion: '0.1.0'
   });
 }
+
+export const FOLLOW_UP = 'Now the mean tip, please.';
+export const QUEUED = 'And round it to two decimals.';
+export const MULTI_ANSWER = 'The mean tip is 3.00.';
+
+/**
+ * Several user turns, native mode: an answer by final_answer, a follow-up, a message the user sent while the
+ * agent worked (it arrives after a tool result), and a final answer in plain text.
+ */
+export function multiTurnSample(id = 'multi-1'): ISample {
+  const prompt = 'Load the tips dataset.';
+  const rec = recorder(id, 'native', prompt, TOOL_DEFINITIONS);
+  rec.user(prompt);
+  rec.assistant({ text: '', actions: [call('call_1', 'execute_cell', { code: LOAD_FIXED }, 'm1')] });
+  rec.execution(execution('call_1', 'm1', LOAD_FIXED, 1, [stream('café ✓ "quoted"\n')]));
+  rec.assistant({ text: 'Loaded.', actions: [call('call_2', 'final_answer', { answer: ANSWER })] });
+  rec.toolResult({ call_id: 'call_2', cell_id: null, model_text: 'Final answer recorded.', is_error: false });
+  rec.finish({ reason: 'final_answer', answer: ANSWER });
+  rec.user(FOLLOW_UP);
+  const mean = "print(tips['tip'].mean())";
+  rec.assistant({ text: 'Computing it.', actions: [call('call_3', 'execute_cell', { code: mean }, 'm2')] });
+  rec.execution(execution('call_3', 'm2', mean, 2, [stream('2.99827868852459\n')]));
+  rec.user(QUEUED);
+  const rounded = "print(round(tips['tip'].mean(), 2))";
+  rec.assistant({ text: '', actions: [call('call_4', 'execute_cell', { code: rounded }, 'm3')] });
+  rec.execution(execution('call_4', 'm3', rounded, 3, [stream('3.0\n')]));
+  rec.assistant({ text: MULTI_ANSWER, actions: [] });
+  rec.setNotebook(nativeNotebook());
+  return rec.finish({ reason: 'final_answer', answer: MULTI_ANSWER });
+}
+
+/** Several user turns, fenced mode: a plain answer, a follow-up, a message sent while the agent worked. */
+export function multiTurnFencedSample(id = 'multi-fenced-1'): ISample {
+  const prompt = 'Print 6 * 7.';
+  const rec = recorder(id, 'fenced', prompt, []);
+  const block = (step: number, code: string): void => {
+    const callId = `block_${step}_1`;
+    rec.assistant({
+      text: `Running:\n\`\`\`python\n${code}\n\`\`\``,
+      actions: [{ call_id: callId, tool: 'execute_cell', kind: 'python', cell_id: `f${step}`, arguments: { code }, code }]
+    });
+    rec.execution(execution(callId, `f${step}`, code, step, [stream(`${step}\n`)]));
+  };
+  rec.user(prompt);
+  block(1, 'print(6 * 7)');
+  rec.assistant({ text: 'It is 42.', actions: [] });
+  rec.finish({ reason: 'final_answer', answer: 'It is 42.' });
+  rec.user(FOLLOW_UP);
+  block(3, 'print(6 * 8)');
+  rec.user(QUEUED);
+  block(5, 'print(6 * 9)');
+  rec.assistant({ text: MULTI_ANSWER, actions: [] });
+  return rec.finish({ reason: 'final_answer', answer: MULTI_ANSWER });
+}

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSyn
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { SessionRecorder } from '../../src/trace/recorder';
+import { recordFromLogFile } from '../../src/trace/logFile';
 import type { ISample } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
 import { IScriptedModel, ScriptEntry, startScriptedModel } from '../scripted-model/server';
@@ -107,7 +107,7 @@ describe('aiev run (the built CLI, a private Jupyter server, the scripted model)
     const sample = JSON.parse(readFileSync(join(cwd, 'task.json'), 'utf8')) as ISample;
     expect(existsSync(join(cwd, 'count.txt'))).toBe(true);
     expect(sample.task.attachments).toEqual([{ path: 'data.csv', sha256: createHash('sha256').update(csv).digest('hex') }]);
-    expect(SessionRecorder.fromLog(join(cwd, 'task.events.jsonl')).task).toEqual(sample.task);
+    expect(recordFromLogFile(join(cwd, 'task.events.jsonl')).task).toEqual(sample.task);
     // The record beside its data replays; moved away, it needs --attachments-dir.
     const verify = (args: string[], at: string) => finished(start(['verify', ...args], at, {}));
     expect((await verify(['task.json'], cwd)).code).toBe(0);

@@ -6,7 +6,7 @@ import { join } from 'path';
 
 import { harvestCommand, readInput } from '../../src/cli/harvest';
 import { findAttachments } from '../../src/trace/attachments';
-import { writeSample } from '../../src/trace/recorder';
+import { writeSample } from '../../src/trace/logFile';
 import type { IDatasetSummary } from '../../src/trace/datasetSummary';
 import { runScripted } from '../helpers/agentHarness';
 import { withTestServer } from '../helpers/jupyter';

@@ -11,7 +11,15 @@ import { join } from 'path';
 import { EXPORT_FORMATS, isJsonlFormat, projectSample } from '../../src/trace/projections';
 import type { ISample } from '../../src/trace/types';
 import { openaiExampleErrors } from '../helpers/projectionChecks';
-import { customToolsSample, fencedSample, harvestedSample, maxStepsSample, nativeSample } from '../helpers/projectionSamples';
+import {
+  customToolsSample,
+  fencedSample,
+  harvestedSample,
+  maxStepsSample,
+  multiTurnFencedSample,
+  multiTurnSample,
+  nativeSample
+} from '../helpers/projectionSamples';
 
 const PYTHON = join(__dirname, '..', '..', '.venv', 'bin', 'python');
 
@@ -55,7 +63,9 @@ describe('projections read by their consumers', () => {
       customToolsSample('custom-a', [{ code: '1 + 1', timeout: 30 }, { query: 'tips' }, {}]),
       customToolsSample('custom-b', [{ code: 'print(2)', timeout: '30 s' }, { query: 'x' }]),
       maxStepsSample(),
-      harvestedSample()
+      harvestedSample(),
+      multiTurnSample(),
+      multiTurnFencedSample()
     ];
     for (const format of jsonlFormats) {
       writeFileSync(fileOf(format), samples.map(sample => `${projectSample(sample, format)}\n`).join(''));
@@ -120,7 +130,7 @@ describe('projections read by their consumers', () => {
 
   it('ipynb: nbformat.validate accepts the final notebooks, metadata.aiev included', () => {
     const withNotebook = samples.filter(s => s.notebook);
-    expect(withNotebook.map(s => s.id)).toEqual(['native-1', expect.stringMatching(/^nb-/)]);
+    expect(withNotebook.map(s => s.id)).toEqual(['native-1', expect.stringMatching(/^nb-/), 'multi-1']);
     for (const sample of withNotebook) {
       expect(report[join(dir, `${sample.id}.ipynb`)]).toEqual({ valid: true, aiev: { id: sample.id, verdict: 'unverified' } });
     }

@@ -5,7 +5,7 @@ import { join } from 'path';
 import { exportCommand } from '../../src/cli/export';
 import { verifyCommand } from '../../src/cli/verify';
 import { EXPORT_FORMATS } from '../../src/trace/projections';
-import { writeSample } from '../../src/trace/recorder';
+import { writeSample } from '../../src/trace/logFile';
 import type { ISample } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
 import { runScripted } from '../helpers/agentHarness';

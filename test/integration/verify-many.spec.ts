@@ -5,7 +5,7 @@ import { join } from 'path';
 
 import { readInput } from '../../src/cli/harvest';
 import { verifyManyLocally, VerifyResult } from '../../src/cli/verify';
-import { writeSample } from '../../src/trace/recorder';
+import { writeSample } from '../../src/trace/logFile';
 import type { ISample, IVerification } from '../../src/trace/types';
 
 /** An executed one-cell notebook: `source` with the recorded stdout `text`. */

@@ -5,7 +5,7 @@ import { join } from 'path';
 import { exportCommand, exportFileName } from '../../src/cli/export';
 import { UsageError } from '../../src/cli/connect';
 import { EXPORT_FORMATS, ExportFormat } from '../../src/trace/projections';
-import { writeSample } from '../../src/trace/recorder';
+import { writeSample } from '../../src/trace/logFile';
 import { nativeSample } from '../helpers/projectionSamples';
 
 /** A valid record with things to scrub: a provider-shaped key and the home folder in a printed output. */

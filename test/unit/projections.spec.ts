@@ -34,8 +34,13 @@ import {
   LOAD_BAD,
   LOAD_FIXED,
   maxStepsSample,
+  MULTI_ANSWER,
+  multiTurnFencedSample,
+  multiTurnSample,
   nativeSample,
-  noAssistantSample
+  noAssistantSample,
+  FOLLOW_UP,
+  QUEUED
 } from '../helpers/projectionSamples';
 
 const JSONL_FORMATS = EXPORT_FORMATS.filter(isJsonlFormat);
@@ -275,7 +280,7 @@ describe('sharegpt', () => {
     expect(JSON.parse(row.conversations[3].value)).toEqual({ name: 'edit_cell', arguments: { cell_id: 'c2', code: LOAD_FIXED } });
     expect(row.system).toBe(SYSTEM_PROMPTS['native-v1']);
     expect(JSON.parse(row.tools).map((t: any) => t.name).join(' ')).toBe(
-      'execute_cell edit_cell run_cell read_notebook restart_kernel final_answer'
+      'execute_cell edit_cell run_cell read_notebook inspect_variables restart_kernel final_answer'
     );
     expect(line(fencedSample(), 'sharegpt').tools).toBe('');
   });
@@ -340,5 +345,60 @@ describe('ipynb', () => {
 
   it('a record without a notebook is a clear ProjectionError', () => {
     expect(() => projectSample(fencedSample(), 'ipynb')).toThrow(/sample fenced-1: the record has no final notebook/);
+  });
+});
+
+describe('several user turns', () => {
+  const samples = () => [multiTurnSample(), multiTurnFencedSample()];
+  const userTexts = [FOLLOW_UP, QUEUED];
+
+  it('the dialogue keeps every user message in order, and ends with the last answer', () => {
+    for (const sample of samples()) {
+      const dialogue = trainingDialogue(sample);
+      const users = dialogue.messages.filter(m => m.role === 'user').map(m => m.content);
+      expect(users[0]).toBe(sample.task.prompt);
+      expect(users).toContain(FOLLOW_UP);
+      // Native: the mid-run message is a user message of its own; fenced: it joins the results turn before it.
+      const queued = users.find(text => text.includes(QUEUED));
+      expect(queued === QUEUED).toBe(sample.source.tool_mode === 'native');
+      expect(users.join('\n')).toMatch(new RegExp(`${FOLLOW_UP}[\\s\\S]*${QUEUED}`));
+      expect(dialogue.messages[dialogue.messages.length - 1]).toMatchObject({ role: 'assistant', content: MULTI_ANSWER });
+    }
+  });
+
+  it('openai passes the fine-tuning rules and round-trips the dialogue; trl and hf too', () => {
+    for (const sample of samples()) {
+      expect(openaiExampleErrors(line(sample, 'openai'))).toEqual([]);
+      expect(recoverChat(line(sample, 'openai'))).toEqual(expectedDialogue(sample));
+      expect(recoverChat(line(sample, 'trl'))).toEqual(expectedDialogue(sample));
+      expect(line(sample, 'hf-jupyter-agent')).toMatchObject({ question: sample.task.prompt, answer: MULTI_ANSWER });
+    }
+  });
+
+  it('sharegpt alternates: the final_answer acknowledgement is left out, a mid-run message joins its observation', () => {
+    for (const sample of samples()) {
+      const turns = line(sample, 'sharegpt').conversations as { from: string; value: string }[];
+      turns.forEach((turn, index) => expect(index % 2 ? ['gpt', 'function_call'] : ['human', 'observation']).toContain(turn.from));
+      expect(turns.length % 2).toBe(0);
+      expect(turns.map(t => t.value).join('\n')).not.toContain('Final answer recorded.');
+      expect(turns.filter(t => t.from === 'human').map(t => t.value)).toContain(FOLLOW_UP);
+      const joined = turns.find(t => t.value.includes(QUEUED));
+      expect(joined?.from).toBe(sample.source.tool_mode === 'native' ? 'observation' : 'human');
+      expect(joined?.value.includes(`User: ${QUEUED}`)).toBe(sample.source.tool_mode === 'native');
+    }
+  });
+
+  it('aiev alternates user and assistant turns and keeps both follow-ups', () => {
+    for (const sample of samples()) {
+      const messages = line(sample, 'aiev').messages as { role: string; content: string }[];
+      messages.slice(1).forEach((m, index) => expect(m.role).toBe(index % 2 ? 'assistant' : 'user'));
+      const all = messages.map(m => m.content).join('\n');
+      userTexts.forEach(text => expect(all).toContain(text));
+      expect(messages[messages.length - 1].content).toBe(MULTI_ANSWER);
+    }
+  });
+
+  it('the ipynb of a multi-turn record is its final notebook', () => {
+    expect(JSON.parse(projectSample(multiTurnSample(), 'ipynb')).nbformat).toBe(4);
   });
 });

@@ -4,7 +4,8 @@ import { join } from 'path';
 
 import { runSource } from '../../src/agent/source';
 import { ILogLine, parseLog } from '../../src/trace/eventLog';
-import { interactiveCounts, RECOVERED_MESSAGE, SessionRecorder, writeSample } from '../../src/trace/recorder';
+import { fileLogSink, recordFromLogFile, writeSample } from '../../src/trace/logFile';
+import { interactiveCounts, RECOVERED_MESSAGE, SessionRecorder } from '../../src/trace/recorder';
 import { IExecutionStep, ISample, IStep, SAMPLE_SCHEMA } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
 
@@ -32,7 +33,7 @@ const LOAD = "import seaborn as sns\nimport os\ntips = sns.load_dataset('tips')\
 function recordSession(dir: string): { recorder: SessionRecorder; sample: ISample; logPath: string } {
   const logPath = join(dir, 'nested', 'run', 'session.events.jsonl');
   const recorder = new SessionRecorder({
-    logPath,
+    sink: fileLogSink(logPath),
     source: runSource({
       app: 'jupyterlab-aiev/cli',
       appVersion: '0.1.0',
@@ -283,7 +284,7 @@ describe('SessionRecorder', () => {
       ['created_at', 'id', 'license', 'outputs_cap_bytes', 'schema', 'source', 'task', 'tools'].sort()
     );
     expect(lines.slice(-3).map(line => line.kind)).toEqual(['environment', 'notebook', 'finish']);
-    expect(SessionRecorder.fromLog(logPath)).toEqual(sample);
+    expect(recordFromLogFile(logPath)).toEqual(sample);
   });
 
   it('tolerates a truncated last line and recovers an unfinished run', () => {
@@ -292,7 +293,7 @@ describe('SessionRecorder', () => {
     const withoutFinish = text.slice(0, text.trimEnd().lastIndexOf('\n') + 1);
     const finishLine = text.slice(withoutFinish.length);
     writeFileSync(logPath, withoutFinish + finishLine.slice(0, 25));
-    const recovered = SessionRecorder.fromLog(logPath);
+    const recovered = recordFromLogFile(logPath);
     expect(recovered.outcome).toEqual({ reason: 'error', message: RECOVERED_MESSAGE });
     expect(recovered.steps).toEqual(sample.steps);
     expect(recovered.notebook).toEqual(sample.notebook);
@@ -304,16 +305,16 @@ describe('SessionRecorder', () => {
     const lines = readFileSync(logPath, 'utf8').split('\n');
     lines[3] = lines[3].slice(0, 10);
     writeFileSync(logPath, lines.join('\n'));
-    expect(() => SessionRecorder.fromLog(logPath)).toThrow(/line 4 is not JSON/);
+    expect(() => recordFromLogFile(logPath)).toThrow(/line 4 is not JSON/);
     expect(() => parseLog('')).not.toThrow();
     writeFileSync(logPath, '');
-    expect(() => SessionRecorder.fromLog(logPath)).toThrow(/no header/);
+    expect(() => recordFromLogFile(logPath)).toThrow(/no header/);
   });
 
   it('gives a live snapshot with a null outcome before finish', () => {
     const logPath = join(dir, 'live.jsonl');
     const recorder = new SessionRecorder({
-      logPath,
+      sink: fileLogSink(logPath),
       source: {
         app: 'test',
         app_version: '0',
@@ -335,7 +336,7 @@ describe('SessionRecorder', () => {
     expect(snapshot.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(recorder.finished).toBe(false);
     expect(validateSample(snapshot).errors).toEqual([]);
-    expect(SessionRecorder.fromLog(logPath)).toEqual({
+    expect(recordFromLogFile(logPath)).toEqual({
       ...snapshot,
       outcome: { reason: 'error', message: RECOVERED_MESSAGE }
     });
@@ -347,7 +348,7 @@ describe('SessionRecorder', () => {
   it('sets the task attachments at the end, in the log too', () => {
     const logPath = join(dir, 'attached.jsonl');
     const recorder = new SessionRecorder({
-      logPath,
+      sink: fileLogSink(logPath),
       source: { app: 't', app_version: '0', model: 'm', provider_host: 'h', tool_mode: 'native', stream: true, sampling: {}, system_prompt_id: 'p' },
       task: { prompt: 'p', attachments: [], tags: ['x'] },
       tools: [],
@@ -358,7 +359,43 @@ describe('SessionRecorder', () => {
     recorder.setAttachments(attachments);
     const sample = recorder.finish({ reason: 'final_answer', answer: '' });
     expect(sample.task).toEqual({ prompt: 'p', attachments, tags: ['x'] });
-    expect(SessionRecorder.fromLog(logPath)).toEqual(sample);
+    expect(recordFromLogFile(logPath)).toEqual(sample);
+  });
+
+  it('continues after finish: a user turn reopens the record, the next finish ends it, the log rebuilds it', () => {
+    const { recorder, sample, logPath } = recordSession(dir);
+    expect(recorder.finished).toBe(true);
+    recorder.user('And the median bill?');
+    expect(recorder.finished).toBe(false);
+    expect(recorder.snapshot().outcome).toBeNull();
+    // Cut here (a reload): the log rebuilds the record with the second turn open, so it says it was recovered.
+    expect(recordFromLogFile(logPath).outcome).toEqual({ reason: 'error', message: RECOVERED_MESSAGE });
+    recorder.assistant({ text: '17.80', actions: [] });
+    const second = recorder.finish({ reason: 'final_answer', answer: '17.80' });
+    expect(second.id).toBe(sample.id);
+    expect(second.steps.filter(step => step.type === 'user').map(step => (step.type === 'user' ? step.text : ''))).toEqual([
+      "Describe seaborn's tips dataset.",
+      'And the median bill?'
+    ]);
+    expect(second.outcome).toEqual({ reason: 'final_answer', answer: '17.80' });
+    expect(recordFromLogFile(logPath)).toEqual(second);
+    expect(validateSample(second).errors).toEqual([]);
+    expect(() => recorder.finish({ reason: 'error' })).toThrow(/twice/);
+  });
+
+  it('resumes from its log lines: same record and sequence, new lines to the new sink, secrets added later scrubbed', () => {
+    const { sample, logPath } = recordSession(dir);
+    const lines = parseLog(readFileSync(logPath, 'utf8'));
+    const appended: ILogLine[] = [];
+    const resumed = SessionRecorder.resume(lines, { sink: { append: line => appended.push(line) }, now: clock() });
+    expect(resumed.id).toBe(sample.id);
+    expect(resumed.lineCount).toBe(lines.length);
+    resumed.addSecrets(['kernel-only-value-5f2c']);
+    resumed.user('print the kernel-only-value-5f2c again');
+    expect(appended.map(line => [line.seq, line.kind])).toEqual([[lines.length, 'user']]);
+    expect(JSON.stringify(appended)).not.toContain('kernel-only-value-5f2c');
+    expect(resumed.snapshot().steps.slice(0, -1)).toEqual(sample.steps);
+    expect(resumed.snapshot().steps.at(-1)).toMatchObject({ type: 'user', text: 'print the [REDACTED] again' });
   });
 
   it('returns copies: mutating a returned step does not change the record', () => {

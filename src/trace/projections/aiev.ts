@@ -14,11 +14,13 @@
  * - `final_answer` becomes a plain final turn (the turn's text, then the answer);
  * - calls that ran nothing (`edit_cell`, `read_notebook`, `restart_kernel`, refused calls) have no equivalent: they
  *   and their results are left out, and a turn left with nothing to run is dropped, text included.
+ * - consecutive user turns (results, then a message the user sent while the agent worked) are one turn, joined by a
+ *   blank line, so the roles alternate as chat templates expect.
  * Known limit: a fence inside the assistant's own text reads as one more execution request.
  */
 import { SYSTEM_PROMPTS } from '../../agent/prompts';
 import type { ISample } from '../types';
-import { fencedResultSection, IChatMessage, IDialogueCall, ProjectionError, trainingDialogue } from './dialogue';
+import { fencedResultSection, IChatMessage, IDialogueCall, joinUserRuns, ProjectionError, trainingDialogue } from './dialogue';
 
 /** One AIEV turn. */
 export interface IAievMessage {
@@ -112,5 +114,5 @@ export function aievRow(sample: ISample): Record<string, unknown> {
   if (end < 0) {
     throw new ProjectionError(sample.id, 'no assistant turn with code or an answer');
   }
-  return { id: sample.id, messages: messages.slice(0, end + 1) };
+  return { id: sample.id, messages: joinUserRuns(messages.slice(0, end + 1)) };
 }

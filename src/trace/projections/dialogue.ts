@@ -21,7 +21,9 @@
  * before a later turn; empty assistant turns go; the dialogue ends at its last assistant turn (trailing results
  * teach nothing and every format wants the model to speak last). A record whose outcome carries an answer that no
  * turn delivered (a harvested notebook: the markdown after the last cell) gets a final turn with it: a
- * `final_answer` call when the record offers that tool, plain text otherwise.
+ * `final_answer` call when the record offers that tool, plain text otherwise. Consecutive user messages (in fenced
+ * mode, the results and then a message the user sent while the agent worked) become one, joined by a blank line,
+ * as chat fine-tuning formats want the roles to alternate.
  */
 import { SYSTEM_PROMPTS } from '../../agent/prompts';
 import type { IAction, IExecutionStep, ISample, IToolResultStep } from '../types';
@@ -209,7 +211,21 @@ export function trainingDialogue(sample: ISample): IDialogue {
   if (end < 0) {
     throw new ProjectionError(sample.id, 'no assistant turn to learn from');
   }
-  return { ...dialogue, messages: kept.slice(0, end + 1) };
+  return { ...dialogue, messages: joinUserRuns(kept.slice(0, end + 1)) };
+}
+
+/** Consecutive user messages as one, joined by a blank line (for any `{role, content}` messages). */
+export function joinUserRuns<T extends { role: string; content: string }>(messages: T[]): T[] {
+  const out: T[] = [];
+  for (const message of messages) {
+    const last = out[out.length - 1];
+    if (message.role === 'user' && last?.role === 'user') {
+      out[out.length - 1] = { role: 'user', content: [last.content, message.content].filter(Boolean).join('\n\n') } as T;
+    } else {
+      out.push(message);
+    }
+  }
+  return out;
 }
 
 /** Appends the outcome's answer as a final turn when no turn of the record delivered it. */

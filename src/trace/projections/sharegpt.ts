@@ -12,6 +12,10 @@
  *   LLaMA-Factory's own OpenAI-format converter merges consecutive tool messages.
  * - The text of an assistant turn that calls tools is not kept: a `function_call` holds only the calls
  *   (LLaMA-Factory's OpenAI-format converter does the same).
+ * - Sessions with several user turns: the result of a `final_answer` call ("Final answer recorded.") is left out,
+ *   so the human's next message follows the call; a human message the agent got right after tool results (sent
+ *   while it worked) has no place of its own in the alternation and is appended to that observation after a
+ *   blank line, as `User: <text>`.
  * - `tools` is a JSON string of the function definitions (`[{name, description, parameters}]`, as in its
  *   glaive_toolcall demo), `""` when the record offered none; fenced-mode records are plain `human` / `gpt`.
  */
@@ -46,13 +50,18 @@ export function sharegptRow(sample: ISample): Record<string, unknown> {
   let system = '';
   for (const message of dialogue.messages) {
     if (message.role === 'tool') {
-      results.push(message.content);
+      if (message.call?.name !== 'final_answer') {
+        results.push(message.content);
+      }
       continue;
     }
     flushResults();
     const calls = dialogue.mode === 'native' ? (message.calls ?? []) : [];
+    const last = conversations[conversations.length - 1];
     if (message.role === 'system') {
       system = message.content;
+    } else if (message.role === 'user' && last?.from === 'observation') {
+      last.value += `\n\nUser: ${message.content}`;
     } else if (message.role === 'user') {
       conversations.push({ from: 'human', value: message.content });
     } else if (calls.length) {

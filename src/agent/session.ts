@@ -1,0 +1,361 @@
+/**
+ * One agent session, for every home (the `aiev` CLI, the JupyterLab sidebar, batch runs): the recorder and its
+ * event log, the kernel's environment and secrets, the agent's conversation over several user turns, the final
+ * notebook after each turn, and the record saved as it grows. Browser-safe: where the log and the record go is
+ * the caller's (`sink`, `save`).
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type { ChatClient, ITurnDelta } from '../llm/client';
+import { DEFAULT_OUTPUT_CAP_BYTES } from '../notebook/outputCollector';
+import { DriverLostError, INotebookDriver } from '../notebook/tokens';
+import { secretEnvEntries, SECRET_NAME_WORDS } from '../trace/envSecrets';
+import type { ILogLine, ILogSink } from '../trace/eventLog';
+import { buildFinalNotebook } from '../trace/finalNotebook';
+import { SessionRecorder } from '../trace/recorder';
+import type { IEnvironment, IOutcome, ISample, ISource, IStep, ITask } from '../trace/types';
+import { Agent } from './agent';
+import { conversationOf, unansweredActions } from './conversation';
+import { captureEnvironment, finishEnvironment } from './environment';
+import { secretEnvSnippet } from './kernelSnippets';
+import { TOOL_DEFINITIONS } from './tools';
+
+/** Options of a session (new or continued). */
+export interface IAgentSessionOptions {
+  driver: INotebookDriver;
+  client: ChatClient;
+  /** Where event-log lines go as they are made (CLI: a JSONL file; lab: the bridge's session store). */
+  sink?: ILogSink;
+  /** Who runs the session against which endpoint (`runSource`), with `notebook_path` in the lab. */
+  source: ISource;
+  toolMode: 'native' | 'fenced';
+  /** Most model turns per user message (default 20). */
+  maxSteps?: number;
+  cellTimeoutMs?: number;
+  /** Characters of each output the model sees (default 6000). */
+  budgetChars?: number;
+  vision?: boolean;
+  /** Values scrubbed from everything recorded (the CLI's API key, a server token). */
+  secrets?: string[];
+  /** Called with the record after every turn (CLI: write the .aiev.json; lab: PUT it to the session store). */
+  save?: (record: ISample) => Promise<void> | void;
+  /** The task's attachments, from the code executed so far; asked after every turn (the CLI's served folder). */
+  attachments?: (executedCode: string[]) => ITask['attachments'];
+  /** Progress lines, for a command line. */
+  onProgress?: (line: string) => void;
+}
+
+/** Options of a new session. */
+export interface INewSessionOptions extends IAgentSessionOptions {
+  /** The first user message: the record's `task.prompt`. Send it with `send` once the session has started. */
+  prompt: string;
+  tags?: string[];
+  /** Raw output bytes kept per execution (the driver's cap). */
+  outputsCapBytes?: number;
+}
+
+/** A user message waiting for the agent's next model turn, and who waits for its outcome. */
+interface IQueued {
+  text: string;
+  resolve: (outcome: IOutcome) => void;
+}
+
+/**
+ * A multi-turn agent session on one notebook and its kernel. `send` runs a turn (or queues the message for the
+ * running turn's next model call); `stop` interrupts; each turn ends with the record's final notebook, outcome
+ * and `save`. The session stops when its driver is lost (notebook closed, kernel changed) and says why.
+ */
+export class AgentSession {
+  private constructor(
+    private readonly _options: IAgentSessionOptions,
+    private readonly _recorder: SessionRecorder,
+    tee: StepTee,
+    private readonly _environment: IEnvironment | null,
+    messages: ReturnType<typeof conversationOf> | undefined
+  ) {
+    tee.onStep = (step, index) => this._stepAdded.emit({ step, index });
+    this._agent = new Agent({
+      client: _options.client,
+      driver: _options.driver,
+      recorder: _recorder,
+      toolMode: _options.toolMode,
+      maxSteps: _options.maxSteps,
+      cellTimeoutMs: _options.cellTimeoutMs,
+      modelBudgetChars: _options.budgetChars,
+      vision: _options.vision,
+      onProgress: _options.onProgress,
+      onDelta: delta => this._delta.emit(delta),
+      messages,
+      takeQueued: () => this._takeQueued()
+    });
+    _options.driver.lost.addEventListener('abort', this._onLost);
+  }
+
+  /** Start a session: reads the kernel's secret-named variables, then its environment (silent, logged executions). */
+  static async start(options: INewSessionOptions): Promise<AgentSession> {
+    const secrets = await kernelSecrets(options.driver);
+    const tee = new StepTee(options.sink, 0);
+    const recorder = new SessionRecorder({
+      sink: tee,
+      source: options.source,
+      task: { prompt: options.prompt, attachments: [], tags: options.tags ?? [] },
+      tools: options.toolMode === 'native' ? TOOL_DEFINITIONS : [],
+      secrets: [...(options.secrets ?? []), ...secrets.values],
+      outputsCapBytes: options.outputsCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES
+    });
+    recorder.event('silent_execution', { purpose: 'secret environment variables', status: secrets.status, names: secrets.names });
+    const environment = await captureEnvironment(options.driver, recorder, secrets.names);
+    return new AgentSession(options, recorder, tee, environment, undefined);
+  }
+
+  /**
+   * Continue a session from its event log (after a reload, or in a new process): same record, id and sequence
+   * numbers. Calls of a turn the log was cut in are answered as not run, so the conversation stays whole.
+   */
+  static async resume(options: IAgentSessionOptions, lines: readonly ILogLine[]): Promise<AgentSession> {
+    const secrets = await kernelSecrets(options.driver);
+    const tee = new StepTee(options.sink, lines.filter(line => STEP_KINDS.has(line.kind)).length);
+    const recorder = SessionRecorder.resume(lines, { sink: tee, secrets: [...(options.secrets ?? []), ...secrets.values] });
+    const before = recorder.snapshot();
+    const cut = before.outcome === null;
+    recorder.event('resumed', { from_line: lines.length, cut });
+    for (const action of unansweredActions(before)) {
+      const text = 'not run: the session was interrupted (the page was reloaded or the process ended) before this call ran';
+      recorder.toolResult({ call_id: action.call_id, cell_id: action.cell_id, model_text: text, is_error: true });
+    }
+    const environment = before.environment;
+    if (environment && secrets.names.some(name => !environment.secret_env_names?.includes(name))) {
+      environment.secret_env_names = [...new Set([...(environment.secret_env_names ?? []), ...secrets.names])];
+      recorder.setEnvironment(environment);
+    }
+    return new AgentSession(options, recorder, tee, environment, conversationOf(recorder.snapshot()));
+  }
+
+  /** The record's id. */
+  get id(): string {
+    return this._recorder.id;
+  }
+
+  /** True while a turn runs. */
+  get busy(): boolean {
+    return this._running !== null;
+  }
+
+  /** Messages sent while busy, waiting for the agent's next model turn. */
+  get queued(): readonly string[] {
+    return this._queue.map(item => item.text);
+  }
+
+  /** How the last turn ended; null before the first. */
+  get lastOutcome(): IOutcome | null {
+    return this._lastOutcome;
+  }
+
+  /** Why the session can no longer run (its notebook closed, its kernel changed), or null. */
+  get lostReason(): string | null {
+    return this._options.driver.lost.aborted ? reasonOf(this._options.driver.lost) : null;
+  }
+
+  /** A snapshot of the record so far. */
+  record(): ISample {
+    return this._recorder.snapshot();
+  }
+
+  /** Each recorded step, once it is in the record. */
+  get stepAdded(): ISignal<this, { step: IStep; index: number }> {
+    return this._stepAdded;
+  }
+
+  /** Streamed text of the model turn in progress. */
+  get delta(): ISignal<this, ITurnDelta> {
+    return this._delta;
+  }
+
+  /** `busy`, `queued`, `lastOutcome` or `lostReason` changed. */
+  get stateChanged(): ISignal<this, void> {
+    return this._stateChanged;
+  }
+
+  /**
+   * Send a user message: runs a turn, or, while one runs, waits for the agent's next model turn. Resolves with the
+   * outcome of the turn that took it; model, kernel and tool failures are outcomes, never rejections.
+   */
+  send(text: string): Promise<IOutcome> {
+    if (this._closed) {
+      return Promise.resolve({ reason: 'error', message: 'the session is closed; start a new session' });
+    }
+    if (this._running) {
+      return new Promise(resolve => {
+        this._queue.push({ text, resolve });
+        this._stateChanged.emit();
+      });
+    }
+    return this._turn(text);
+  }
+
+  /** Stop the running turn: the model request is aborted, a running cell interrupted; resolves once the turn ended. */
+  async stop(): Promise<void> {
+    const dropped = this._queue.splice(0);
+    this._controller?.abort();
+    await this._running?.catch(() => undefined);
+    dropped.forEach(item => item.resolve({ reason: 'cancelled', message: 'stopped before this message was sent' }));
+    if (dropped.length) {
+      this._stateChanged.emit();
+    }
+  }
+
+  /** End the session (a running turn is stopped first); the record as it stands. The driver is the caller's. */
+  async close(): Promise<ISample> {
+    this._closed = true;
+    await this.stop();
+    this._options.driver.lost.removeEventListener('abort', this._onLost);
+    return this._recorder.snapshot();
+  }
+
+  private async _turn(text: string): Promise<IOutcome> {
+    const lost = this._options.driver.lost;
+    if (lost.aborted) {
+      return { reason: 'error', message: `${reasonOf(lost)}; start a new session` };
+    }
+    const controller = new AbortController();
+    this._controller = controller;
+    const run = this._runTurn(text, anySignal([controller.signal, lost]));
+    this._running = run;
+    this._stateChanged.emit();
+    let outcome: IOutcome;
+    try {
+      outcome = await run;
+    } finally {
+      this._running = null;
+      this._controller = null;
+    }
+    this._lastOutcome = outcome;
+    this._consumed.splice(0).forEach(item => item.resolve(outcome));
+    this._stateChanged.emit();
+    const next = this._queue.shift();
+    if (next && !this._closed) {
+      void this._turn(next.text).then(next.resolve);
+    }
+    return outcome;
+  }
+
+  private async _runTurn(text: string, signal: AbortSignal): Promise<IOutcome> {
+    let outcome: IOutcome;
+    try {
+      outcome = await this._agent.run(text, signal);
+    } catch (error) {
+      outcome = { reason: 'error', message: (error as Error).message };
+    }
+    const lost = this._options.driver.lost;
+    if (lost.aborted && outcome.reason !== 'final_answer') {
+      outcome = { reason: 'cancelled', message: reasonOf(lost) };
+    }
+    await this._endTurn(outcome);
+    return outcome;
+  }
+
+  /** The record after a turn: final notebook, environment, attachments, outcome; the notebook and record saved. */
+  private async _endTurn(outcome: IOutcome): Promise<void> {
+    const { driver } = this._options;
+    const recorder = this._recorder;
+    recorder.setNotebook(buildFinalNotebook(recorder.snapshot().steps, driver.toJSON()));
+    if (this._environment && !driver.lost.aborted) {
+      await finishEnvironment(driver, recorder, this._environment).catch(() => undefined);
+    }
+    if (this._options.attachments) {
+      const codes = recorder.snapshot().steps.flatMap(step => (step.type === 'execution' ? [step.code] : []));
+      recorder.setAttachments(this._options.attachments(codes));
+    }
+    recorder.finish(outcome);
+    if (!driver.lost.aborted) {
+      await this._agent.runner.save();
+    }
+    try {
+      await this._options.save?.(recorder.snapshot());
+    } catch (error) {
+      this._options.onProgress?.(`aiev: the record could not be saved: ${(error as Error).message}`);
+    }
+  }
+
+  private _takeQueued(): string[] {
+    const taken = this._queue.splice(0);
+    this._consumed.push(...taken);
+    if (taken.length) {
+      this._stateChanged.emit();
+    }
+    return taken.map(item => item.text);
+  }
+
+  private readonly _onLost = (): void => {
+    this._recorder.event('driver_lost', { message: reasonOf(this._options.driver.lost), during_turn: this.busy });
+    this._stateChanged.emit();
+  };
+
+  private readonly _agent: Agent;
+  private readonly _queue: IQueued[] = [];
+  private readonly _consumed: IQueued[] = [];
+  private _running: Promise<IOutcome> | null = null;
+  private _controller: AbortController | null = null;
+  private _lastOutcome: IOutcome | null = null;
+  private _closed = false;
+  private readonly _stepAdded = new Signal<this, { step: IStep; index: number }>(this);
+  private readonly _delta = new Signal<this, ITurnDelta>(this);
+  private readonly _stateChanged = new Signal<this, void>(this);
+}
+
+/** Log-line kinds that are steps of the record. */
+const STEP_KINDS: ReadonlySet<string> = new Set(['user', 'assistant', 'execution', 'tool_result', 'event']);
+
+/**
+ * Passes each log line on to the caller's sink and reports the steps among them, once the recorder has applied
+ * them (a microtask later: the recorder hands a line to its sink before it applies it).
+ */
+class StepTee implements ILogSink {
+  constructor(
+    private readonly _sink: ILogSink | undefined,
+    private _steps: number
+  ) {}
+
+  onStep: ((step: IStep, index: number) => void) | null = null;
+
+  append(line: ILogLine): void {
+    this._sink?.append(line);
+    if (STEP_KINDS.has(line.kind)) {
+      const index = this._steps++;
+      void Promise.resolve().then(() => this.onStep?.(line.payload as IStep, index));
+    }
+  }
+}
+
+/** The values and names of the kernel's secret-named environment variables (values are never recorded). */
+async function kernelSecrets(driver: INotebookDriver): Promise<{ status: string; names: string[]; values: string[] }> {
+  const result = await driver.executeSilent(secretEnvSnippet(SECRET_NAME_WORDS));
+  if (result.status !== 'ok') {
+    return { status: result.status, names: [], values: [] };
+  }
+  try {
+    const entries = secretEnvEntries(JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}'));
+    return { status: 'ok', names: entries.map(([name]) => name).sort(), values: entries.map(([, value]) => value) };
+  } catch {
+    return { status: 'error', names: [], values: [] };
+  }
+}
+
+/** The user-facing reason of an aborted driver signal. */
+function reasonOf(signal: AbortSignal): string {
+  const reason = signal.reason;
+  return reason instanceof DriverLostError ? reason.message : reason instanceof Error ? reason.message : 'the notebook is gone';
+}
+
+/** A signal aborted when any of `signals` is (`AbortSignal.any`, which some environments lack). */
+function anySignal(signals: AbortSignal[]): AbortSignal {
+  const controller = new AbortController();
+  for (const signal of signals) {
+    if (signal.aborted) {
+      controller.abort(signal.reason);
+      break;
+    }
+    signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  }
+  return controller.signal;
+}
