@@ -235,6 +235,9 @@ export class SessionModel {
     this._started = started;
     this._phase = 'live';
     const { session } = started;
+    // Steps recorded while starting (secrets, environment; a resumed log) may be signalled before we listen.
+    this._steps.splice(0, this._steps.length, ...session.record().steps);
+    this._runFrom = this._steps.length;
     session.stepAdded.connect(this._onStep, this);
     session.delta.connect(this._onDelta, this);
     session.stateChanged.connect(this._onState, this);
