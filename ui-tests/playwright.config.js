@@ -34,6 +34,7 @@ module.exports = {
     viewport: { width: 1400, height: 860 },
     video: 'off',
     trace: 'off',
+    screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
       args: [

@@ -34,14 +34,19 @@ export class AutoScroller {
     }
   }
 
-  /** The container's `scroll` handler: scrolling away from the bottom pauses following, back resumes it. */
+  /**
+   * The container's `scroll` handler: scrolling up (away from the bottom) pauses following, reaching the bottom
+   * again resumes it. Content growing under our own scroll to the bottom never counts as the user's move.
+   */
   onScroll(): void {
-    const atBottom = this._atBottom();
-    if (this._scrolling && atBottom) {
-      return;
+    const top = this._node.scrollTop;
+    const movedUp = top < this._lastTop - 1;
+    this._lastTop = top;
+    if (this._atBottom()) {
+      this._set(true, false);
+    } else if (movedUp) {
+      this._set(false, this._unseen);
     }
-    this._scrolling = false;
-    this._set(atBottom, atBottom ? false : this._unseen);
   }
 
   /** Follow again from the newest content. */
@@ -56,8 +61,8 @@ export class AutoScroller {
   }
 
   private _toBottom(): void {
-    this._scrolling = true;
     this._node.scrollTop = this._node.scrollHeight;
+    this._lastTop = this._node.scrollTop;
   }
 
   private _set(following: boolean, unseen: boolean): void {
@@ -70,6 +75,6 @@ export class AutoScroller {
 
   private _following = true;
   private _unseen = false;
-  /** The last scroll was ours (to the bottom): its scroll event is not the user's. */
-  private _scrolling = false;
+  /** scrollTop at the last scroll event (or our last scroll): a smaller one is the user scrolling up. */
+  private _lastTop = 0;
 }

@@ -6,6 +6,7 @@
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
 
 import { version } from '../../package.json';
 import { AgentSession } from '../agent/session';
@@ -72,10 +73,14 @@ export class PanelRef implements INotebookRef {
 
 /** `IAievHost` on a JupyterLab application and its notebook tracker. */
 export class LabHost implements IAievHost {
-  constructor(private readonly _options: ILabHostOptions) {}
+  constructor(private readonly _options: ILabHostOptions) {
+    _options.tracker.currentChanged.connect(this._onCurrentChanged, this);
+    this._onCurrentChanged();
+  }
 
-  get activeNotebookChanged() {
-    return this._options.tracker.currentChanged;
+  /** The active notebook changed, or was renamed. */
+  get activeNotebookChanged(): ISignal<this, void> {
+    return this._activeChanged;
   }
 
   activeNotebook(): INotebookRef | null {
@@ -148,6 +153,17 @@ export class LabHost implements IAievHost {
     }
   }
 
+  private _onCurrentChanged(): void {
+    this._watched?.context.pathChanged.disconnect(this._emitChanged, this);
+    this._watched = this._options.tracker.currentWidget;
+    this._watched?.context.pathChanged.connect(this._emitChanged, this);
+    this._emitChanged();
+  }
+
+  private _emitChanged(): void {
+    this._activeChanged.emit();
+  }
+
   private _ref(panel: NotebookPanel): PanelRef {
     let ref = this._refs.get(panel);
     if (!ref) {
@@ -158,6 +174,8 @@ export class LabHost implements IAievHost {
   }
 
   private readonly _refs = new WeakMap<NotebookPanel, PanelRef>();
+  private readonly _activeChanged = new Signal<this, void>(this);
+  private _watched: NotebookPanel | null = null;
 }
 
 function headerId(lines: ILogLine[]): string | undefined {

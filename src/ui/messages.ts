@@ -117,6 +117,16 @@ export function errorText(error: unknown, trans: TranslationBundle): string {
   if (error instanceof UserFacingError) {
     return error.message;
   }
+  // The notebook drivers say what to do in their own words (no kernel, kernel dead, notebook closed).
+  if (error instanceof Error && (error.name === 'NotebookUnavailableError' || error.name === 'DriverLostError')) {
+    return sentence(error.message);
+  }
   const message = error instanceof Error ? error.message : String(error);
   return trans.__('Something went wrong: %1', message.split('\n')[0]);
+}
+
+/** `text` with a capital first letter and a closing full stop. */
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.charAt(0).toUpperCase() + trimmed.slice(1) + (/[.!?]$/.test(trimmed) ? '' : '.');
 }

@@ -84,7 +84,10 @@ export class AievModel implements IAievModel {
 
   /** Path of the notebook the sidebar is about: the current session's, else the active one's. */
   get notebookPath(): string | null {
-    return this._current?.notebookPath ?? this._options.host.activeNotebook()?.path ?? null;
+    if (this._current) {
+      return this._notebook?.path ?? this._current.notebookPath;
+    }
+    return this._options.host.activeNotebook()?.path ?? null;
   }
 
   /** Past sessions of the active notebook (the current one left out), and the notebook they belong to. */

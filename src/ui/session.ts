@@ -253,9 +253,6 @@ export class SessionModel {
   }
 
   private _deliver(session: IAgentSessionHandle, text: string): void {
-    if (!session.busy) {
-      this._markRunStart();
-    }
     session.send(text).then(
       outcome => this._onOutcome(outcome),
       error => this.addNotice({ level: 'error', text: errorText(error, this._options.trans) })
@@ -310,12 +307,16 @@ export class SessionModel {
     this._changed.emit();
   }
 
+  /** A turn started (also one a queued message started after the last ended) or ended. */
   private _onState(): void {
-    const session = this._started?.session;
-    if (session && !session.busy && this._runEndedAt === null) {
+    const busy = Boolean(this._started?.session.busy);
+    if (busy && !this._sessionBusy) {
+      this._markRunStart();
+    } else if (!busy && this._sessionBusy) {
       this._runEndedAt = this._now();
       this._streaming = null;
     }
+    this._sessionBusy = busy;
     this._changed.emit();
   }
 
@@ -347,6 +348,7 @@ export class SessionModel {
   private _runStartedAt: number | null = null;
   private _runEndedAt: number | null = null;
   private _runFrom = 0;
+  private _sessionBusy = false;
   private readonly _changed = new Signal<this, void>(this);
 }
 

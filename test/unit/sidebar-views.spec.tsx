@@ -210,12 +210,25 @@ describe('AutoScroller', () => {
     const height = { value: 500 };
     const node = container(height);
     const scroller = new AutoScroller(node, () => undefined);
+    scroller.contentChanged();
     node.scrollTop = 0;
     scroller.onScroll();
     expect(scroller.state.following).toBe(false);
     node.scrollTop = 395;
     scroller.onScroll();
     expect(scroller.state).toEqual({ following: true, unseen: false });
+  });
+
+  it('content that grows between our scroll to the bottom and its scroll event does not pause following', () => {
+    const height = { value: 500 };
+    const node = container(height);
+    const scroller = new AutoScroller(node, () => undefined);
+    scroller.contentChanged();
+    height.value = 700; // streamed text grew before the scroll event fired
+    scroller.onScroll();
+    expect(scroller.state.following).toBe(true);
+    scroller.contentChanged();
+    expect(node.scrollTop).toBe(600);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   KEY_SHA256,
   lastToolResult,
   logLines,
+  openNewNotebook,
   pip,
   ReceivedWatch,
   recordOf,
@@ -28,11 +29,19 @@ import {
 const PACKAGE = 'termcolor';
 const uninstall = () => pip('uninstall', '-y', '-q', PACKAGE);
 
+// Galata's mocks of the kernels and sessions APIs are off: the kernels mock answers POST
+// /api/kernels/<id>/interrupt (204, no body) by parsing JSON and never fulfils it (a Stop would wait forever), and
+// after a reload the sessions mock hands the notebook a new kernel. Each test shuts its kernels down itself.
+test.use({ kernels: null, sessions: null });
+
 let watch: ReceivedWatch;
 test.beforeEach(({ page }) => {
   watch = new ReceivedWatch(page);
 });
-test.afterEach(async () => {
+test.afterEach(async ({ request }) => {
+  for (const session of await (await request.get('/api/sessions')).json()) {
+    await request.delete(`/api/sessions/${session.id}`);
+  }
   // The key the lab server holds reaches no response body, header or websocket frame the browser receives.
   expect(await watch.leaks()).toEqual([]);
   expect(watch.responses).toBeGreaterThan(10);
@@ -90,14 +99,15 @@ test.describe('the agent in the sidebar', () => {
       await expect(imported.locator('.jp-aiev-Card-result pre')).toContainText(`version ${version}`);
       await expect(imported.locator('.jp-aiev-Card-count')).toHaveText('[3]');
 
-      // The cells are in the open notebook, with the outputs of its kernel.
-      expect(await page.notebook.getCellCount()).toBe(3);
-      expect((await page.notebook.getCellTextOutput(0))!.join('')).toContain('ModuleNotFoundError');
-      expect((await page.notebook.getCellTextOutput(2))!.join('')).toBe(`version ${version}\n`);
+      // The cells are in the open notebook (after the empty cell a new notebook starts with), with the outputs of
+      // its kernel.
+      expect(await page.notebook.getCellCount()).toBe(4);
+      expect((await page.notebook.getCellTextOutput(1))!.join('')).toContain('ModuleNotFoundError');
+      expect((await page.notebook.getCellTextOutput(3))!.join('')).toBe(`version ${version}\n`);
 
       // "Show cell" selects the cell in the notebook.
       await failed.getByRole('button', { name: 'Show cell' }).click();
-      await expect(page.locator('.jp-Notebook .jp-Cell').nth(0)).toHaveClass(/jp-mod-active/);
+      await expect(page.locator('.jp-Notebook .jp-Cell').nth(1)).toHaveClass(/jp-mod-active/);
 
       await sidebar.ask('And what is 6 times 7?');
       await expect(sidebar.answers.nth(1)).toContainText('It is 42.', { timeout: 60000 });
@@ -108,7 +118,7 @@ test.describe('the agent in the sidebar', () => {
       expect(record.outcome).toMatchObject({ reason: 'final_answer', answer: 'It is 42.' });
       expect(validateSample(record).errors).toEqual([]);
       const verified = aievVerify(join(STORE, `${record.id}.aiev.json`));
-      expect(verified.output).toContain('verified');
+      expect(verified.output).toContain('aiev verify: verified');
       expect(verified.status).toBe(0);
 
       // The scripted model accepted every request: the proxy sent the server's key, which the kernel cannot read.
@@ -118,8 +128,8 @@ test.describe('the agent in the sidebar', () => {
         'code',
         `import os, hashlib\nprint('OPENAI_API_KEY' in os.environ, any(hashlib.sha256(v.encode()).hexdigest() == '${KEY_SHA256}' for v in os.environ.values()))`
       );
-      await page.notebook.runCell(4);
-      expect(await page.notebook.getCellTextOutput(4)).toEqual(['False False\n']);
+      await page.notebook.runCell(5);
+      expect(await page.notebook.getCellTextOutput(5)).toEqual(['False False\n']);
     } finally {
       await model.stop();
     }
@@ -175,7 +185,7 @@ test.describe('the agent in the sidebar', () => {
       await expect(card).toHaveAttribute('data-state', 'running', { timeout: 60000 });
       await expect(card.locator('.jp-aiev-Card-status')).toHaveText('running');
       // The notebook shows the cell running too.
-      await expect(page.locator('.jp-Notebook .jp-Cell').first().locator('.jp-InputPrompt')).toHaveText('[*]:');
+      await expect(page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.jp-InputPrompt')).toHaveText('[*]:');
       const started = Date.now();
       await sidebar.stop.click();
       await expect(card).toHaveAttribute('data-state', 'interrupted', { timeout: 30000 });
@@ -183,8 +193,8 @@ test.describe('the agent in the sidebar', () => {
       await expect(sidebar.stop).toBeDisabled();
 
       await page.notebook.addCell('code', 'print(6 * 7)');
-      await page.notebook.runCell(1);
-      expect(await page.notebook.getCellTextOutput(1)).toEqual(['42\n']);
+      await page.notebook.runCell(2);
+      expect(await page.notebook.getCellTextOutput(2)).toEqual(['42\n']);
       const record = await recordOf(`${tmpPath}/stop.ipynb`);
       expect(record.outcome?.reason).toBe('cancelled');
       expect(record.steps.find(s => s.type === 'execution')).toMatchObject({ status: 'interrupted' });
@@ -204,8 +214,7 @@ test.describe('the agent in the sidebar', () => {
       (request: ChatRequest) => call('final_answer', { answer: `x + 1 is ${/output:\n(\d+)/.exec(lastToolResult(request))![1]}.` })
     ]);
     try {
-      const path = `${tmpPath}/reload.ipynb`;
-      await page.notebook.createNew('reload.ipynb');
+      const path = await openNewNotebook(page, tmpPath, 'reload.ipynb');
       const sidebar = new Sidebar(page);
       await sidebar.open();
       await sidebar.ask('Set x to 41.');
@@ -214,8 +223,12 @@ test.describe('the agent in the sidebar', () => {
       const [id] = sessionIdsOf(path);
       expect(logLines(id).map(line => line.kind)).toEqual(expect.arrayContaining(['header', 'user', 'assistant', 'execution']));
 
-      await page.reload();
-      await page.notebook.openByPath(path);
+      // (Galata's readiness check waits for the Launcher tab, which the restored workspace does not show.)
+      await page.reload({ waitForIsReady: false });
+      await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+      // The workspace brings the notebook back; open it (again) through the document manager to be sure.
+      await page.evaluate(p => (window as any).jupyterapp.commands.execute('docmanager:open', { path: p }), path);
+      await expect(page.locator('.jp-NotebookPanel:visible')).toHaveCount(1);
       await sidebar.open();
       const listed = sidebar.root.locator('.jp-aiev-History-item');
       await expect(listed).toHaveCount(1);
@@ -333,8 +346,15 @@ test.describe('plots', () => {
       await expect(sidebar.root.locator('[data-state="running"]')).toHaveCount(0);
       model.verify();
 
+      // A wider sidebar, as a user would drag it: the handle between the main area and the right panel.
+      const handle = page.locator('#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)').last();
+      const box = (await handle.boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x - 220, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await expect.poll(async () => (await sidebar.root.boundingBox())!.width).toBeGreaterThan(420);
       const shots = join(__dirname, '..', '..', 'docs', 'screenshots');
-      await page.locator('.jp-Notebook .jp-Cell').first().click();
       await page.screenshot({ path: join(shots, 'sidebar-light.png') });
       await page.theme.setDarkTheme();
       await page.screenshot({ path: join(shots, 'sidebar-dark.png') });

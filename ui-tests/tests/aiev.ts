@@ -4,7 +4,7 @@
  * watch on everything the browser receives.
  */
 import { expect, IJupyterLabPageFixture } from '@jupyterlab/galata';
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join, resolve } from 'path';
@@ -126,20 +126,14 @@ export function logLines(id: string): { seq: number; kind: string; payload: any 
     .map(line => JSON.parse(line));
 }
 
-/** `npx aiev verify FILE` (the project's CLI bundle): its stdout and exit status. */
-export function aievVerify(file: string): { status: number; output: string } {
-  try {
-    const output = execFileSync(process.execPath, [join(REPO, 'dist', 'aiev.cjs'), 'verify', file], {
-      cwd: REPO,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 170000
-    });
-    return { status: 0, output };
-  } catch (error) {
-    const failed = error as { status: number; stdout: string; stderr: string };
-    return { status: failed.status, output: `${failed.stdout}\n${failed.stderr}` };
-  }
+/** `npx aiev verify FILE` (the project's CLI bundle): its exit status and what it printed (stdout and stderr). */
+export function aievVerify(file: string): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, [join(REPO, 'dist', 'aiev.cjs'), 'verify', file], {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 170000
+  });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 /** pip of the project's venv (the lab's kernels run in it). */
@@ -186,6 +180,25 @@ export class ReceivedWatch {
 
   private readonly _pending: Promise<void>[] = [];
   private readonly _leaks: string[] = [];
+}
+
+/**
+ * Create `name` in `folder` with a python3 kernelspec and open it. Unlike `page.notebook.createNew` (which makes
+ * Untitled.ipynb and renames the file behind the kernel session's back), the kernel session gets the notebook's
+ * real path, so a reloaded page finds the same kernel again.
+ */
+export async function openNewNotebook(page: IJupyterLabPageFixture, folder: string, name: string): Promise<string> {
+  const path = `${folder}/${name}`;
+  const notebook = {
+    cells: [{ cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null, id: 'first' }],
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' } },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+  await page.contents.uploadContent(JSON.stringify(notebook), 'text', path);
+  await page.notebook.openByPath(path);
+  await expect(page.locator('#jp-main-statusbar')).toContainText('Python 3 (ipykernel) | Idle', { timeout: 60000 });
+  return path;
 }
 
 /** A cell's text as the notebook shows it (its editor). */
