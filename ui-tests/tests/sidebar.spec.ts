@@ -37,3 +37,17 @@ test.describe('jupyterlab-aiev sidebar', () => {
     expect(await page.notebook.getCellTextOutput(0)).toEqual(['42\n']);
   });
 });
+
+test('the agent settings are in the Settings Editor and the sidebar reads a change at once', async ({ page }) => {
+  const sidebar = new Sidebar(page);
+  await sidebar.open();
+  await expect(sidebar.root.locator('.jp-aiev-ModelLine')).toHaveText('scripted-model @ 127.0.0.1:8898');
+  await page.evaluate(() => (window as any).jupyterapp.commands.execute('settingeditor:open', { query: 'AIEV agent' }));
+  const form = page.locator('#jp-main-dock-panel');
+  for (const label of ['Model', 'Tool mode', 'Vision', 'Step cap', 'Cell timeout (seconds)', 'Output budget (characters)']) {
+    await expect(form.getByRole('heading', { name: label, exact: true }).or(form.getByRole('checkbox', { name: label }))).toBeVisible();
+  }
+  // (JupyterLab's settings form titles its fields with headings, not labels.)
+  await form.locator('input[id$="_model"]').fill('another-model');
+  await expect(sidebar.root.locator('.jp-aiev-ModelLine')).toHaveText('another-model @ 127.0.0.1:8898');
+});
