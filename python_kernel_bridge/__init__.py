@@ -1,4 +1,10 @@
-"""jupyterlab-aiev's Python side: the Jupyter server extension and the prebuilt labextension."""
+"""jupyterlab-aiev's Python side: the Jupyter server extension and the prebuilt labextension.
+
+The extension (``_load_jupyter_server_extension``) reads its configuration once (``config.AievBridge``), hides the
+model key and the other secret variables from the server's kernels (``kernel_env.py``), opens the model proxy's
+connection pool (``proxy.py``) and the session store (``sessions.py``), registers the routes under
+``<base_url>aiev/`` (``handlers.py``) and sets TCP_NODELAY on kernel websockets (``nodelay.py``).
+"""
 
 try:
     from ._version import __version__
@@ -18,10 +24,21 @@ def _jupyter_server_extension_points():
 
 
 def _load_jupyter_server_extension(server_app):
-    """Register the bridge's routes under ``<base_url>/aiev/``; TCP_NODELAY on kernel websockets (``nodelay.py``)."""
-    from .handlers import setup_handlers
-    from .nodelay import apply as apply_kernel_nodelay
+    """Configure the bridge on ``server_app`` and register its routes (see the module doc)."""
+    from . import config, handlers, kernel_env, nodelay, proxy, sessions
 
-    setup_handlers(server_app.web_app)
-    apply_kernel_nodelay(server_app)
+    bridge = config.AievBridge(parent=server_app)
+    settings = server_app.web_app.settings
+    settings[config.SETTING] = bridge
+    settings[proxy.CLIENT_SETTING] = proxy.make_client(bridge)
+    settings[handlers.STORE_SETTING] = sessions.SessionStore(bridge.sessions_dir, server_app.root_dir)
+    kernel_env.apply(server_app, bridge)
+    handlers.setup_handlers(server_app.web_app)
+    nodelay.apply(server_app)
+    if bridge.endpoint:
+        models = ", ".join(bridge.models) or "no model named"
+        key = f"key from {bridge.api_key_env}" if bridge.api_key else f"no key ({bridge.api_key_env} unset)"
+        server_app.log.info("jupyterlab-aiev: model proxy to %s (%s; %s)", bridge.origin, models, key)
+    else:
+        server_app.log.info("jupyterlab-aiev: %s", bridge.message)
     server_app.log.info("jupyterlab-aiev bridge %s loaded", __version__)

@@ -1,21 +1,32 @@
-"""HTTP routes of the bridge. Every route requires Jupyter's authentication."""
+"""HTTP routes of the bridge, under ``<base_url>aiev/``. Every route requires Jupyter's authentication.
+
+Thin handlers over the modules that do the work: ``status`` and ``verify`` (``verify.py``), ``config``
+(``config.py``), ``sessions/...`` (``sessions.py``) and the model proxy ``llm/v1/...`` (``proxy.py``).
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import sys
 
 import tornado
 from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
-from . import __version__, nodelay
+from . import __version__, nodelay, proxy
+from .config import SETTING as BRIDGE_SETTING
+from .kernel_env import scrubbed_environ
 from .replay import ReplayStartError
+from .sessions import SessionError, SessionStore
 from .verify import InvalidSample, averify_sample, check_sample
 
 NAMESPACE = "aiev"
+#: Key in the tornado application settings: this server's ``SessionStore``.
+STORE_SETTING = "aiev_session_store"
 
 
 class StatusHandler(APIHandler):
@@ -64,19 +75,116 @@ class VerifyHandler(APIHandler):
         except ValueError:
             return self._fail(400, "timeout must be a number of seconds")
         kernel = self.get_query_argument("kernel", None) or None
+        env = scrubbed_environ(self.settings[BRIDGE_SETTING])  # the replay's kernel, like this server's kernels
         try:
-            block = await averify_sample(sample, timeout=timeout, kernel_name=kernel)
+            block = await averify_sample(sample, timeout=timeout, kernel_name=kernel, env=env)
         except ReplayStartError as exc:
             return self._fail(400 if isinstance(exc.__cause__, NoSuchKernel) else 500, str(exc))
         self.finish(json.dumps(block))
 
 
+class ConfigHandler(APIHandler):
+    """``GET /aiev/config``: what the model proxy is configured with (``AievBridge.public_state``), never the key."""
+
+    @tornado.web.authenticated
+    def get(self):
+        self.finish(json.dumps(self.settings[BRIDGE_SETTING].public_state()))
+
+
+def answers_session_errors(method):
+    """A session route whose ``SessionError`` is answered with its status and ``{"message", ...extra}``."""
+
+    @functools.wraps(method)
+    async def route(self, *args):
+        try:
+            await ensure_async(method(self, *args))
+        except SessionError as error:
+            self.set_status(error.status)
+            self.finish(json.dumps({"message": str(error), **error.extra}))
+
+    return route
+
+
+class SessionsHandler(APIHandler):
+    """Base of the session routes: the store, and the request body as JSON."""
+
+    @property
+    def store(self) -> SessionStore:
+        return self.settings[STORE_SETTING]
+
+    def _body(self):
+        try:
+            return json.loads(self.request.body or b"")
+        except ValueError as exc:
+            raise SessionError(f"invalid JSON body: {exc}") from None
+
+
+class SessionListHandler(SessionsHandler):
+    """``GET /aiev/sessions[?notebook=PATH]``: ``{"sessions": [summary, ...]}``, newest first."""
+
+    @tornado.web.authenticated
+    def get(self):
+        notebook = self.get_query_argument("notebook", None)
+        self.finish(json.dumps({"sessions": self.store.list(notebook)}))
+
+
+class SessionHandler(SessionsHandler):
+    """``DELETE /aiev/sessions/<id>``: 204, the session's files removed (404 when it has none)."""
+
+    @tornado.web.authenticated
+    @answers_session_errors
+    def delete(self, session_id: str):
+        self.store.delete(session_id)
+        self.set_status(204)
+        self.finish()
+
+
+class SessionEventsHandler(SessionsHandler):
+    """``GET /aiev/sessions/<id>/events``: ``{"lines": [...]}``. ``POST`` ``{"lines": [...]}``: appended in order,
+    ``{"next_seq": N}``; 409 ``{"message", "next_seq"}`` when the first seq is not the next one."""
+
+    @tornado.web.authenticated
+    @answers_session_errors
+    def get(self, session_id: str):
+        self.finish(self.store.read_lines(session_id))
+
+    @tornado.web.authenticated
+    @answers_session_errors
+    async def post(self, session_id: str):
+        body = self._body()
+        lines = body.get("lines") if isinstance(body, dict) else None
+        self.finish(json.dumps({"next_seq": await self.store.append(session_id, lines)}))
+
+
+class SessionRecordHandler(SessionsHandler):
+    """``GET /aiev/sessions/<id>/record``: the record (404 when none). ``PUT``: body = the record (its ``id`` =
+    ``<id>``), written atomically; ``{"path"}`` relative to the server root."""
+
+    @tornado.web.authenticated
+    @answers_session_errors
+    def get(self, session_id: str):
+        self.finish(self.store.read_record(session_id))
+
+    @tornado.web.authenticated
+    @answers_session_errors
+    def put(self, session_id: str):
+        self.finish(json.dumps({"path": self.store.write_record(session_id, self._body())}))
+
+
 def setup_handlers(web_app) -> None:
+    """Add every route of the bridge to ``web_app`` (its settings must hold the ``AievBridge``, the store and
+    the proxy's client: see ``__init__._load_jupyter_server_extension``)."""
     base_url = web_app.settings["base_url"]
-    web_app.add_handlers(
-        ".*$",
-        [
-            (url_path_join(base_url, NAMESPACE, "status"), StatusHandler),
-            (url_path_join(base_url, NAMESPACE, "verify"), VerifyHandler),
-        ],
-    )
+    # Any path segment is matched (and checked by the store), so a bad id gets its 400, not a 404.
+    session = r"sessions/([^/]*)"
+    routes = [
+        ("status", StatusHandler),
+        ("verify", VerifyHandler),
+        ("config", ConfigHandler),
+        ("sessions", SessionListHandler),
+        (session, SessionHandler),
+        (session + "/events", SessionEventsHandler),
+        (session + "/record", SessionRecordHandler),
+        *proxy.ROUTES,
+    ]
+    web_app.add_handlers(".*$", [(url_path_join(base_url, NAMESPACE, path), handler) for path, handler in routes])

@@ -15,6 +15,9 @@ paths, trailing whitespace). ``canonical_outputs`` renders a cell's nbformat out
   and Altair name theirs with random ids, none of which is content; any other MIME type (images, ``+json`` vendor bundles such as widget views, JavaScript) by presence only. PNGs are not
   hashed: the bytes change across matplotlib / libpng / font versions while the figure is the same;
 - errors: the exception name only (the traceback holds paths, line numbers and ANSI colours).
+
+``redact_values`` replaces given secret values wherever they occur in outputs (the verifier applies it to the
+replayed outputs before comparing, as the session scrubbed its recorded ones).
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ _WARNING = re.compile(
     re.M,
 )
 _HTML_ID = re.compile(r"""\bid\s*=\s*(["'])([^"'\s<>]+)\1""")
+
+#: What a scrubbed secret value is replaced by (the session's recorder writes the same).
+REDACTED = "[REDACTED]"
 
 #: MIME types whose content is compared (besides every ``text/*``).
 COMPARED_JSON = frozenset({"application/json"})
@@ -203,6 +209,27 @@ def canonical_outputs(outputs: Iterable[Mapping[str, Any]]) -> str:
             lines.append(f"[{kind}]")
     _flush_streams(pending, lines)
     return "\n".join(lines)
+
+
+def redact_values(value: Any, secrets: Iterable[str]) -> Any:
+    """A copy of ``value`` (JSON-like: dicts, lists, strings) with every occurrence of each of ``secrets`` in its
+    strings replaced by ``REDACTED``, the longest first."""
+    ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not ordered:
+        return value
+
+    def scrub(item: Any) -> Any:
+        if isinstance(item, str):
+            for secret in ordered:
+                item = item.replace(secret, REDACTED)
+            return item
+        if isinstance(item, Mapping):
+            return {key: scrub(inner) for key, inner in item.items()}
+        if isinstance(item, list):
+            return [scrub(inner) for inner in item]
+        return item
+
+    return scrub(value)
 
 
 def error_names(outputs: Iterable[Mapping[str, Any]]) -> list[str]:

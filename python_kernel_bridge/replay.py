@@ -73,11 +73,11 @@ def _client(nb: nbformat.NotebookNode, *, timeout: float, kernel_name: str, cwd:
     )
 
 
-async def _start(client: NotebookClient, cwd: str) -> None:
+async def _start(client: NotebookClient, cwd: str, env: dict[str, str] | None) -> None:
     client.km = client.create_kernel_manager()
     client.km.shutdown_wait_time = SHUTDOWN_WAIT
     try:
-        await client.async_start_new_kernel(cwd=cwd)
+        await client.async_start_new_kernel(cwd=cwd, **({"env": env} if env is not None else {}))
         await client.async_start_new_kernel_client()
     except Exception as exc:  # noqa: BLE001 - any start failure is reported the same way
         await _stop(client)
@@ -130,10 +130,17 @@ async def _run_cell(client: NotebookClient, index: int, replies: dict[int, dict[
 
 
 async def replay_notebook(
-    nb: nbformat.NotebookNode, tests: list[str], *, timeout: float, kernel_name: str, cwd: str
+    nb: nbformat.NotebookNode,
+    tests: list[str],
+    *,
+    timeout: float,
+    kernel_name: str,
+    cwd: str,
+    env: dict[str, str] | None = None,
 ) -> ReplayRun:
-    """Run every code cell of ``nb`` (modified in place) in a fresh kernel started in ``cwd``, then each test
-    source as an extra cell. After a timeout or a kernel death the rest is ``skipped``."""
+    """Run every code cell of ``nb`` (modified in place) in a fresh kernel started in ``cwd`` (with environment
+    ``env``; None: this process's), then each test source as an extra cell. After a timeout or a kernel death the
+    rest is ``skipped``."""
     replies: dict[int, dict[str, Any]] = {}
     client = _client(nb, timeout=timeout, kernel_name=kernel_name, cwd=cwd)
 
@@ -142,7 +149,7 @@ async def replay_notebook(
 
     client.on_cell_executed = on_executed
     started_at, t0 = _utc_now(), time.perf_counter()
-    await _start(client, cwd)
+    await _start(client, cwd, env)
     cells: list[CellRun] = []
     test_runs: list[CellRun] = []
     try:

@@ -20,13 +20,21 @@ And the task's attachments (``task.attachments``, the files its code reads) are 
 from ``attachments_dir`` when their sha256 matches (``attachments.py``; each one's status in
 ``replay.attachments``, present only when the sample has attachments). One that is unsafe, missing or changed is
 not copied: a cell reading it fails like any missing file, so the sample comes out ``failed``, never verified.
+
+The kernel's secrets: a session scrubs the values of its kernel's secret-named environment variables from what it
+records (``[REDACTED]``) and lists their names in ``environment.secret_env_names``. Before comparing, the replayed
+outputs (and errors) get the same scrub with the values those names have in the replay kernel's environment
+(``env``, by default this process's, which nbclient's kernels inherit; values under ``MIN_SECRET_CHARS`` are left
+alone), so a cell printing such a variable verifies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import difflib
+import os
 import re
 import shutil
 import tempfile
@@ -37,7 +45,7 @@ from typing import Any
 import nbformat
 
 from .attachments import stage_attachments
-from .normalise import canonical_outputs, error_names, joined
+from .normalise import canonical_outputs, error_names, joined, redact_values
 from .replay import OK, TIMEOUT, SKIPPED, CellRun, ReplayRun, replay_notebook
 
 CRITERIA_VERSION = "0.2"
@@ -45,6 +53,8 @@ RUNNER = "nbclient"
 DEFAULT_KERNEL = "python3"
 
 _INSTALLER = re.compile(r"^[%!]\s*(?:pip3?|conda|mamba|micromamba|uv\s+pip|python3?\s+-m\s+pip)\b")
+#: Secret values shorter than this are not scrubbed from replayed outputs (too likely to be ordinary text).
+MIN_SECRET_CHARS = 8
 _DIFF_LINES = 12
 _DIFF_CHARS = 1000
 
@@ -78,7 +88,28 @@ def check_sample(sample: Any) -> dict[str, Any]:
     verification = sample.get("verification")
     if verification is not None and not isinstance(verification, dict):
         raise InvalidSample("'verification' must be an object")
+    environment = sample.get("environment")
+    names = environment.get("secret_env_names") if isinstance(environment, dict) else None
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise InvalidSample("'environment.secret_env_names' must be a list of variable names")
     return sample
+
+
+def secret_values(sample: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+    """The values in ``env`` of the sample's ``environment.secret_env_names`` (``MIN_SECRET_CHARS`` or longer)."""
+    names = (sample.get("environment") or {}).get("secret_env_names") or []
+    return [env[name] for name in names if len(env.get(name, "")) >= MIN_SECRET_CHARS]
+
+
+def redact_run(run: ReplayRun, secrets: list[str]) -> ReplayRun:
+    """``run`` with ``secrets`` scrubbed from every cell's and test's outputs and error."""
+    if not secrets:
+        return run
+
+    def cell(c: CellRun) -> CellRun:
+        return dataclasses.replace(c, outputs=redact_values(c.outputs, secrets), error=redact_values(c.error, secrets))
+
+    return dataclasses.replace(run, cells=[cell(c) for c in run.cells], tests=[cell(t) for t in run.tests])
 
 
 def _first_code_line(source: str) -> str:
@@ -265,11 +296,12 @@ async def averify_sample(
     kernel_name: str | None = None,
     cwd: str | None = None,
     attachments_dir: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Replay ``sample["notebook"]`` in a fresh kernel (in ``cwd``, else a new empty temporary folder) and return
-    the ``verification`` block; ``sample`` is not modified. The task's attachments are first copied into that
-    folder from ``attachments_dir`` (None: none is, each is ``missing``; see ``attachments.py``).
-    Raises ``InvalidSample``, ``ReplayStartError``."""
+    """Replay ``sample["notebook"]`` in a fresh kernel (in ``cwd``, else a new empty temporary folder; with the
+    environment ``env``, else this process's) and return the ``verification`` block; ``sample`` is not modified.
+    The task's attachments are first copied into that folder from ``attachments_dir`` (None: none is, each is
+    ``missing``; see ``attachments.py``). Raises ``InvalidSample``, ``ReplayStartError``."""
     check_sample(sample)
     nb_dict = sample.get("notebook")
     recorded_cells = [c for c in (nb_dict or {}).get("cells", []) if c.get("cell_type") == "code"]
@@ -282,10 +314,11 @@ async def averify_sample(
     workdir = cwd or tempfile.mkdtemp(prefix="aiev-replay-")
     try:
         staged = await asyncio.to_thread(stage_attachments, wanted, attachments_dir, workdir) if wanted else None
-        run = await replay_notebook(nb, tests, timeout=timeout, kernel_name=kernel, cwd=workdir)
+        run = await replay_notebook(nb, tests, timeout=timeout, kernel_name=kernel, cwd=workdir, env=env)
     finally:
         if cwd is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    run = redact_run(run, secret_values(sample, os.environ if env is None else env))
     return build_block(sample, recorded_cells, run, staged)
 
 

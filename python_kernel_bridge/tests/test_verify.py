@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 
 import pytest
 
+from python_kernel_bridge.normalise import redact_values
 from python_kernel_bridge.replay import ReplayStartError
 from python_kernel_bridge.verify import (
     InvalidSample,
     cell_kind,
+    check_sample,
     comparison_mode,
     decide_verdict,
+    secret_values,
     verify_sample,
 )
 
@@ -241,3 +245,43 @@ def test_rules_without_kernels():
     assert decide_verdict([ok, dict(ok, match=False)], None) == "diverged"
     assert decide_verdict([dict(ok, match=False), dict(ok, status="error")], None) == "failed"
     assert decide_verdict([ok, dict(ok, match=False)], {"failed": 1}) == "failed"
+
+
+SECRET = "no-known-shape-4242"
+PRINTS_SECRET = ["import os\nprint('value:', os.environ['SOME_SECRET'])"]
+
+
+@pytest.fixture
+def secret_recorded(tmp_path, monkeypatch):
+    """A session's cell that printed a secret of its kernel's environment, recorded scrubbed."""
+    monkeypatch.setenv("SOME_SECRET", SECRET)
+    recorded = record_session(PRINTS_SECRET, tmp_path)  # the kernel inherits SOME_SECRET
+    assert recorded[0]["outputs"][0]["text"] == f"value: {SECRET}\n"
+    recorded[0]["outputs"][0]["text"] = "value: [REDACTED]\n"  # what the session wrote
+    return recorded
+
+
+def test_a_kernel_secret_listed_by_name_verifies(secret_recorded):
+    sample = make_sample(PRINTS_SECRET, secret_recorded, tests=["assert False, os.environ['SOME_SECRET']"])
+    sample["environment"]["secret_env_names"] = ["SOME_SECRET"]
+    block = verify_sample(sample, timeout=60)
+    assert block["replay"]["cells"][0] == {"cell_id": "cell-0", "status": "ok", "compared": "exact", "match": True}
+    # errors are scrubbed too (here a failing test whose message is the secret)
+    assert block["tests"]["results"][0]["error"] == {"ename": "AssertionError", "evalue": "[REDACTED]"}
+    assert SECRET not in json.dumps(block)
+
+
+def test_a_kernel_secret_not_listed_diverges(secret_recorded):
+    sample = make_sample(PRINTS_SECRET, secret_recorded)
+    assert verify_sample(sample, timeout=60)["verdict"] == "diverged"
+    sample["environment"]["secret_env_names"] = ["SOME_OTHER_NAME"]
+    assert verify_sample(sample, timeout=60)["verdict"] == "diverged"
+
+
+def test_secret_values_rules(monkeypatch):
+    sample = {"environment": {"secret_env_names": ["A", "SHORT", "UNSET"]}}
+    assert secret_values(sample, {"A": "12345678", "SHORT": "1234567"}) == ["12345678"]
+    assert secret_values({"environment": {}}, {"A": "12345678"}) == []
+    assert redact_values({"x": ["a 12345678 b", 3]}, ["12345678"]) == {"x": ["a [REDACTED] b", 3]}
+    with pytest.raises(InvalidSample, match="secret_env_names"):
+        check_sample({"notebook": None, "environment": {"secret_env_names": "A"}})

@@ -258,7 +258,13 @@ export class AgentSession {
   private async _endTurn(outcome: IOutcome): Promise<void> {
     const { driver } = this._options;
     const recorder = this._recorder;
-    recorder.setNotebook(buildFinalNotebook(recorder.snapshot().steps, driver.toJSON()));
+    let notebook = null;
+    try {
+      notebook = driver.toJSON();
+    } catch {
+      // A lost notebook may have no model left: its metadata is all the final notebook takes from it.
+    }
+    recorder.setNotebook(buildFinalNotebook(recorder.snapshot().steps, notebook));
     if (this._environment && !driver.lost.aborted) {
       await finishEnvironment(driver, recorder, this._environment).catch(() => undefined);
     }

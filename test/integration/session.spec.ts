@@ -3,7 +3,7 @@
  * kernel and one record, messages queued while the agent works, Stop and a follow-up, continuing from the event
  * log (also a log cut in the middle of a turn), the kernel's secrets, inspect_variables, and cells a person edited.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -308,7 +308,7 @@ describe("AgentSession: the kernel's secrets", () => {
   const VALUE = ['tulip', 'granite', 'morning', '42'].join('-');
   const server = withTestServer({ SOME_SECRET: VALUE });
 
-  it('are scrubbed from the model, the log, the record and every export format', async () => {
+  it('are scrubbed from the model, the log, the record and every export format; the record still verifies', async () => {
     let seen = '';
     const script: ScriptEntry[] = [
       execute('import os\nprint("the secret is", os.environ["SOME_SECRET"])'),
@@ -334,6 +334,17 @@ describe("AgentSession: the kernel's secrets", () => {
       for (const file of files) {
         expect(readFileSync(file, 'utf8')).not.toContain(VALUE);
       }
+      // The verifier's fresh kernel prints the real value again; it scrubs the variables the record names, so the
+      // replayed output equals the recorded one. Without the name in the record it would not.
+      const verify = (path: string) => {
+        const env = { ...process.env, SOME_SECRET: VALUE };
+        const result = spawnSync(process.execPath, [AIEV, 'verify', path], { env, encoding: 'utf8' });
+        return { code: result.status, stderr: result.stderr };
+      };
+      expect(verify(out)).toEqual({ code: 0, stderr: expect.stringContaining('aiev verify: verified') });
+      const unnamed = join(run.dir, 'unnamed.aiev.json');
+      writeSample(unnamed, { ...record, environment: { ...record.environment!, secret_env_names: [] } });
+      expect(verify(unnamed)).toEqual({ code: 1, stderr: expect.stringContaining('aiev verify: diverged') });
     } finally {
       await run.close();
     }

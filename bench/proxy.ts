@@ -1,0 +1,177 @@
+/**
+ * The model proxy's added latency per model turn (issue 8, section 5; goal: <= 1 ms median).
+ *
+ * The scripted model in its own process (test/scripted-model/run-script.js, as a real endpoint would be) and a
+ * private Jupyter server with the bridge configured to it (OPENAI_BASE_URL, AIEV_MODEL, OPENAI_API_KEY in the
+ * server's environment). The same `ChatClient` (src/llm/client.ts, the openai SDK) sends the same conversation
+ * either straight to the model (the baseline) or to `<server>/aiev/llm/v1` with the Jupyter token as its key (the
+ * SDK's `Authorization: Bearer <token>` is Jupyter's token auth; the proxy replaces it with the model's key).
+ * Streaming (`stream: true`, the SSE read to its end, as the agent does) and non-streaming.
+ *
+ * A turn is one `complete()` call, from the request to the assembled reply. The two paths alternate turn by turn
+ * (direct, proxied, direct, ...), in 4 rounds of streaming then non-streaming blocks, so noise falls on both
+ * alike; each path's median and p90, the difference of the medians, and the median of the per-pair differences.
+ * The conversation is a mid-session one (a system prompt, a task and 8 tool round trips with their outputs,
+ * ~12 KB), with the agent's tools.
+ *
+ * The floor under the overhead, in the same rounds: a proxied turn is the direct one plus a full authenticated
+ * request to Jupyter Server. So each round also times, with `fetch` (keep-alive, as the SDK), an authenticated
+ * no-op on the server (`GET /aiev/config`: Jupyter's auth, handler and response, no upstream) against a no-op on
+ * the model (`GET /v1/models`); their difference is what Jupyter's request handling costs alone, and what is left
+ * of the overhead is the proxy's own forwarding (httpx to the model and the copy back).
+ */
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+
+import { TOOL_DEFINITIONS } from '../src/agent/tools';
+import { ChatClient } from '../src/llm/client';
+import { startLocalJupyterServer } from '../src/notebook/localServer';
+import { fmt, IBenchContext, IBenchModule, IModuleResult, IStats, JUPYTER, msWithP90, nowMs, splitRuns, stats } from './common';
+import { executeScript, startModelProcess } from './scriptedModel';
+
+const MODES = ['stream', 'whole'] as const;
+type Mode = (typeof MODES)[number];
+
+/** A conversation as the agent sends it mid-session. */
+function conversation(): ChatCompletionMessageParam[] {
+  const messages: ChatCompletionMessageParam[] = [
+    { role: 'system', content: 'You are a data analysis agent working in a Jupyter notebook. '.repeat(20) },
+    { role: 'user', content: 'Load the sales data, clean it and plot the monthly revenue per region.' }
+  ];
+  for (let i = 0; i < 8; i++) {
+    const id = `call_${i}`;
+    const code = `df_${i} = df.groupby('region').agg(total=('revenue', 'sum'))\nprint(df_${i}.head(10))`;
+    messages.push({
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id, type: 'function', function: { name: 'execute_cell', arguments: JSON.stringify({ code }) } }]
+    });
+    messages.push({ role: 'tool', tool_call_id: id, content: `[ok] execution_count ${i + 1}\n` + 'region  total\n'.repeat(40) });
+  }
+  return messages;
+}
+
+/** Milliseconds of one `fetch` to its end (body read). */
+async function fetchMs(url: string, headers: Record<string, string> = {}): Promise<number> {
+  const t0 = nowMs();
+  const response = await fetch(url, { headers });
+  await response.text();
+  if (!response.ok) {
+    throw new Error(`${url}: HTTP ${response.status}`);
+  }
+  return nowMs() - t0;
+}
+
+interface IPathResult {
+  direct: IStats;
+  proxied: IStats;
+  /** Median of (proxied - direct) over adjacent pairs. */
+  pairedDifference: IStats;
+}
+
+export const proxyBench: IBenchModule = {
+  name: 'proxy',
+  title: "the model proxy's added latency per model turn: ChatClient direct vs through <server>/aiev/llm/v1",
+  async run(ctx: IBenchContext): Promise<IModuleResult> {
+    const perMode = ctx.warmups + ctx.runs;
+    const model = await startModelProcess(executeScript(2 * MODES.length * perMode + 10), ctx.tmp, 'proxy-bench');
+    const key = 'sk-bench-proxy-key-0123456789';
+    ctx.log('  starting a private Jupyter server with the bridge configured to the scripted model');
+    const server = await startLocalJupyterServer({
+      jupyter: JUPYTER,
+      env: { OPENAI_BASE_URL: model.baseUrl, AIEV_MODEL: 'scripted', OPENAI_API_KEY: key }
+    });
+    try {
+      const proxyUrl = `${server.baseUrl.replace(/\/?$/, '/')}aiev/llm/v1`;
+      const messages = conversation();
+      const clients = (stream: boolean) => ({
+        direct: new ChatClient({ baseURL: model.baseUrl, apiKey: key, model: 'scripted', stream, maxRetries: 0 }),
+        proxied: new ChatClient({ baseURL: proxyUrl, apiKey: server.token, model: 'scripted', stream, maxRetries: 0 })
+      });
+      const byMode = { stream: clients(true), whole: clients(false) };
+      const samples: Record<Mode, { direct: number[]; proxied: number[] }> = {
+        stream: { direct: [], proxied: [] },
+        whole: { direct: [], proxied: [] }
+      };
+      const turn = async (client: ChatClient) => {
+        const t0 = nowMs();
+        const reply = await client.complete(messages, TOOL_DEFINITIONS);
+        if (reply.toolCalls.length !== 1) {
+          throw new Error(`unexpected reply: ${JSON.stringify(reply)}`);
+        }
+        return nowMs() - t0;
+      };
+      for (const mode of MODES) {
+        for (let i = 0; i < ctx.warmups; i++) {
+          await turn(byMode[mode].direct);
+          await turn(byMode[mode].proxied);
+        }
+      }
+      const noop = { direct: [] as number[], jupyter: [] as number[] };
+      const configUrl = `${server.baseUrl.replace(/\/?$/, '/')}aiev/config`;
+      const auth = { Authorization: `token ${server.token}` };
+      for (const share of splitRuns(ctx.runs)) {
+        for (const mode of MODES) {
+          for (let i = 0; i < share; i++) {
+            samples[mode].direct.push(await turn(byMode[mode].direct));
+            samples[mode].proxied.push(await turn(byMode[mode].proxied));
+          }
+        }
+        for (let i = 0; i < share; i++) {
+          noop.direct.push(await fetchMs(`${model.baseUrl}/models`));
+          noop.jupyter.push(await fetchMs(configUrl, auth));
+        }
+      }
+      const floor = { model: stats(noop.direct), jupyter: stats(noop.jupyter) };
+      const hop = Math.round((floor.jupyter.median - floor.model.median) * 1000) / 1000;
+      const results = Object.fromEntries(
+        MODES.map(mode => {
+          const { direct, proxied } = samples[mode];
+          return [mode, { direct: stats(direct), proxied: stats(proxied), pairedDifference: stats(proxied.map((p, i) => p - direct[i])) }];
+        })
+      ) as Record<Mode, IPathResult>;
+      const overhead = (mode: Mode) => Math.round((results[mode].proxied.median - results[mode].direct.median) * 1000) / 1000;
+      const keys = {
+        proxy_direct_stream_ms: results.stream.direct.median,
+        proxy_direct_stream_ms_p90: results.stream.direct.p90,
+        proxy_stream_ms: results.stream.proxied.median,
+        proxy_stream_ms_p90: results.stream.proxied.p90,
+        proxy_overhead_ms: overhead('stream'),
+        proxy_overhead_paired_ms: results.stream.pairedDifference.median,
+        proxy_direct_whole_ms: results.whole.direct.median,
+        proxy_direct_whole_ms_p90: results.whole.direct.p90,
+        proxy_whole_ms: results.whole.proxied.median,
+        proxy_whole_ms_p90: results.whole.proxied.p90,
+        proxy_overhead_whole_ms: overhead('whole'),
+        proxy_overhead_whole_paired_ms: results.whole.pairedDifference.median,
+        proxy_floor_model_noop_ms: floor.model.median,
+        proxy_floor_jupyter_noop_ms: floor.jupyter.median,
+        proxy_floor_jupyter_hop_ms: hop
+      };
+      const row = (mode: Mode, label: string) => [
+        { item: `model turn direct, ${label}`, value: msWithP90(results[mode].direct), versus: 'baseline' },
+        {
+          item: `model turn through the proxy, ${label}`,
+          value: msWithP90(results[mode].proxied),
+          versus: `+${fmt(overhead(mode))} ms median (paired +${fmt(results[mode].pairedDifference.median)}, p90 ${fmt(results[mode].pairedDifference.p90)}); ${(results[mode].proxied.median / results[mode].direct.median).toFixed(2)}x`
+        }
+      ];
+      return {
+        keys,
+        rows: [
+          ...row('stream', 'streaming'),
+          ...row('whole', 'non-streaming'),
+          { item: 'no-op on the model (GET /v1/models)', value: msWithP90(floor.model), versus: 'fetch, keep-alive' },
+          {
+            item: 'no-op on Jupyter (GET /aiev/config)',
+            value: msWithP90(floor.jupyter),
+            versus: `+${fmt(hop)} ms: Jupyter's request handling alone, the floor under the overhead`
+          }
+        ],
+        details: { ...results, floor, conversation_bytes: JSON.stringify(messages).length, model: await model.stop() }
+      };
+    } finally {
+      await server.stop();
+      await model.stop();
+    }
+  }
+};
