@@ -16,16 +16,17 @@ export interface IBridgeStatus {
 export interface IBridgeConfig {
   /** A base URL is set on the server and a model can be chosen. */
   configured: boolean;
-  /** Host (and port) of the model endpoint. */
-  base_url_host: string;
+  /** Host (and port) of the model endpoint; null when none is configured. */
+  base_url_host: string | null;
   models: string[];
-  default_model: string;
+  /** The first of `models`; null when the server names none. */
+  default_model: string | null;
   /** Whether the server holds an API key for the endpoint. */
   key_set: boolean;
   /** Name of the environment variable the key is read from. */
   key_env: string;
-  /** The user-facing reason when not configured, saying what to set. */
-  message: string;
+  /** The user-facing reason when not configured, saying what to set; null when configured. */
+  message: string | null;
 }
 
 /** A saved session as the bridge's session store lists it. */

@@ -15,6 +15,7 @@ import { ChatClient } from '../llm/client';
 import { LabNotebookDriver } from '../notebook/lab';
 import { BridgeClient, bridgeFetch, modelProxyUrl } from '../request';
 import type { ILogLine } from '../trace/eventLog';
+import type { ISample } from '../trace/types';
 import { BridgeLogSink } from './logSink';
 import type { IAievHost, INotebookRef, IResolvedSettings, IStartOptions } from './model';
 import type { IStartedSession } from './session';
@@ -131,7 +132,7 @@ export class LabHost implements IAievHost {
       cellTimeoutMs: settings.cellTimeout * 1000,
       budgetChars: settings.budgetChars,
       vision: settings.vision,
-      save: (record: Parameters<BridgeClient['putRecord']>[1]) => this._options.client.putRecord(record.id, record)
+      save: (record: ISample) => this._options.client.putRecord(record.id, record)
     };
     try {
       const session = start.lines

@@ -17,6 +17,8 @@ export interface ISidebarViewProps {
   notebookPath: string | null;
   /** `model @ host` of the server's configuration, when configured. */
   modelLabel: string | null;
+  /** What to set on the server when no model endpoint is configured there. */
+  setupMessage: string | null;
   items: TranscriptItem[];
   /** Set for a past session shown read-only. */
   readOnly: ISessionSummary | null;
@@ -54,6 +56,11 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
         </button>
       </div>
       {props.modelLabel && <div className="jp-aiev-ModelLine">{props.modelLabel}</div>}
+      {props.setupMessage && (
+        <div className="jp-aiev-Setup" role="status">
+          {props.setupMessage}
+        </div>
+      )}
       <HistoryList
         trans={trans}
         path={props.history.path}
@@ -140,7 +147,8 @@ export class AievSidebar extends ReactWidget {
         trans={this._trans}
         rendermime={this._rendermime}
         notebookPath={model.notebookPath}
-        modelLabel={config?.configured ? `${model.settings.model || config.default_model} @ ${config.base_url_host}` : null}
+        modelLabel={config?.configured ? `${model.settings.model || config.default_model || '?'} @ ${config.base_url_host}` : null}
+        setupMessage={config && !config.configured ? config.message || this._trans.__('No model is configured on the Jupyter server.') : null}
         items={session ? session.transcript() : []}
         readOnly={session?.phase === 'readonly' ? session.summary : null}
         history={model.history}

@@ -25,6 +25,7 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       rendermime,
       notebookPath: 'work/analysis.ipynb',
       modelLabel: 'gpt-x @ api.example.com',
+      setupMessage: null,
       items: [],
       readOnly: null,
       history: { path: null, sessions: [] },
@@ -112,6 +113,14 @@ describe('SidebarView', () => {
     expect(view.container.querySelector('.jp-aiev-Card button')).toBeNull();
     click(byRole(view.container, 'button', 'Continue')!);
     expect(calls).toEqual(['continue:s1']);
+    view.unmount();
+  });
+
+  it('says what to set on the server when no model endpoint is configured there', () => {
+    const message = 'No model endpoint is configured on the Jupyter server: set OPENAI_BASE_URL …';
+    const { props: p } = props({ modelLabel: null, setupMessage: message });
+    const view = render(<SidebarView {...p} />);
+    expect(byRole(view.container, 'status', message)).not.toBeNull();
     view.unmount();
   });
 
