@@ -6,7 +6,7 @@ import * as React from 'react';
 
 import type { INotice } from './messages';
 import { Markdown, MimeView } from './mime';
-import type { ActionState, IActionCard, TranscriptItem } from './transcript';
+import { ActionState, IActionCard, sameItem, TranscriptItem } from './transcript';
 
 /** What every entry view gets. */
 export interface IEntryProps {
@@ -16,8 +16,17 @@ export interface IEntryProps {
   onRevealCell?: (cellId: string | null, callId: string) => void;
 }
 
-/** One transcript entry. */
-export function TranscriptEntry(props: IEntryProps & { item: TranscriptItem }): JSX.Element {
+/** One transcript entry; re-rendered only when what it shows changed. */
+export const TranscriptEntry = React.memo(
+  TranscriptEntryView,
+  (before, after) =>
+    before.rendermime === after.rendermime &&
+    before.trans === after.trans &&
+    before.onRevealCell === after.onRevealCell &&
+    sameItem(before.item, after.item)
+);
+
+function TranscriptEntryView(props: IEntryProps & { item: TranscriptItem }): JSX.Element {
   const { item, trans, rendermime } = props;
   switch (item.kind) {
     case 'user':

@@ -9,8 +9,20 @@ import type { AievModel } from './model';
 import type { TranscriptItem } from './transcript';
 import { TranscriptView } from './transcriptView';
 
+/** What the sidebar can ask for. */
+export interface ISidebarActions {
+  onDraft: (text: string) => void;
+  onSend: () => void;
+  onStop: () => void;
+  onNewSession: () => void;
+  onDismissError: () => void;
+  onOpenPast: (session: ISessionSummary) => void;
+  onContinuePast: (session: ISessionSummary) => void;
+  onRevealCell: (cellId: string | null, callId: string) => void;
+}
+
 /** Everything the sidebar shows, and what it can ask for. */
-export interface ISidebarViewProps {
+export interface ISidebarViewProps extends ISidebarActions {
   trans: TranslationBundle;
   rendermime: IRenderMimeRegistry;
   /** Notebook the conversation is (or will be) about. */
@@ -20,6 +32,8 @@ export interface ISidebarViewProps {
   /** What to set on the server when no model endpoint is configured there. */
   setupMessage: string | null;
   items: TranscriptItem[];
+  /** Identifies the conversation shown (its record id, else its notebook). */
+  conversationKey: string;
   /** Set for a past session shown read-only. */
   readOnly: ISessionSummary | null;
   history: { path: string | null; sessions: ISessionSummary[] };
@@ -28,14 +42,6 @@ export interface ISidebarViewProps {
   busy: boolean;
   status: IStatusLineProps | null;
   textareaRef?: React.Ref<HTMLTextAreaElement>;
-  onDraft: (text: string) => void;
-  onSend: () => void;
-  onStop: () => void;
-  onNewSession: () => void;
-  onDismissError: () => void;
-  onOpenPast: (session: ISessionSummary) => void;
-  onContinuePast: (session: ISessionSummary) => void;
-  onRevealCell: (cellId: string | null, callId: string) => void;
 }
 
 /** The agent sidebar's layout: header, past sessions, conversation, status line, prompt. */
@@ -72,6 +78,7 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
       {readOnly && <ReadOnlyBanner trans={trans} session={readOnly} onContinue={() => props.onContinuePast(readOnly)} />}
       <TranscriptView
         items={props.items}
+        conversationKey={props.conversationKey}
         trans={trans}
         rendermime={props.rendermime}
         onRevealCell={readOnly ? undefined : props.onRevealCell}
@@ -150,6 +157,7 @@ export class AievSidebar extends ReactWidget {
         modelLabel={config?.configured ? `${model.settings.model || config.default_model || '?'} @ ${config.base_url_host}` : null}
         setupMessage={config && !config.configured ? config.message || this._trans.__('No model is configured on the Jupyter server.') : null}
         items={session ? session.transcript() : []}
+        conversationKey={session?.id ?? session?.notebookPath ?? ''}
         readOnly={session?.phase === 'readonly' ? session.summary : null}
         history={model.history}
         error={model.error}
@@ -157,14 +165,7 @@ export class AievSidebar extends ReactWidget {
         busy={Boolean(session?.busy)}
         status={status}
         textareaRef={this._textarea}
-        onDraft={text => model.setDraft(text)}
-        onSend={() => model.trySend()}
-        onStop={() => void model.stop()}
-        onNewSession={() => void model.newSession()}
-        onDismissError={() => model.dismissError()}
-        onOpenPast={summary => void model.openPast(summary)}
-        onContinuePast={summary => void model.continuePast(summary)}
-        onRevealCell={(cellId, callId) => model.revealCell(cellId, callId)}
+        {...this._actions}
       />
     );
   }
@@ -181,6 +182,17 @@ export class AievSidebar extends ReactWidget {
     }
   }
 
+  /** The views' callbacks, made once (stable props let unchanged entries skip re-rendering). */
+  private readonly _actions: ISidebarActions = {
+    onDraft: text => this._model.setDraft(text),
+    onSend: () => this._model.trySend(),
+    onStop: () => void this._model.stop(),
+    onNewSession: () => void this._model.newSession(),
+    onDismissError: () => this._model.dismissError(),
+    onOpenPast: summary => void this._model.openPast(summary),
+    onContinuePast: summary => void this._model.continuePast(summary),
+    onRevealCell: (cellId, callId) => void this._model.revealCell(cellId, callId)
+  };
   private readonly _textarea = React.createRef<HTMLTextAreaElement>();
   private _ticker: ReturnType<typeof setInterval> | undefined;
 }

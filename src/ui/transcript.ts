@@ -202,6 +202,15 @@ function eventNotice(step: IEventStep, trans: TranslationBundle, keyEnv?: string
   }
 }
 
+/** Whether two builds of an entry show the same (steps are kept as the same objects from build to build). */
+export function sameItem(a: TranscriptItem, b: TranscriptItem): boolean {
+  if (a.kind === 'notice' && b.kind === 'notice') {
+    return a.key === b.key && a.notice.level === b.notice.level && a.notice.text === b.notice.text;
+  }
+  const fields = Object.keys(a) as (keyof TranscriptItem)[];
+  return fields.length === Object.keys(b).length && fields.every(field => a[field] === b[field]);
+}
+
 /** Counts the status line shows. */
 export interface ISessionCounts {
   /** Model turns. */

@@ -4,9 +4,42 @@ import { AutoScroller, IScrollState } from './autoscroll';
 import { IEntryProps, TranscriptEntry } from './cards';
 import type { TranscriptItem } from './transcript';
 
+/** Most entries rendered in one frame when many arrive at once (a long past session opened). */
+export const ENTRIES_PER_FRAME = 20;
+
+/**
+ * How many of the oldest `count` entries to hold back: when many arrive at once, the newest ENTRIES_PER_FRAME
+ * render first and the older ones follow, ENTRIES_PER_FRAME a frame, so no frame takes long; entries arriving
+ * one by one render at once. `resetKey` changes with the conversation shown.
+ */
+export function useProgressiveCount(count: number, resetKey: string): number {
+  const [held, setHeld] = React.useState(Math.max(0, count - ENTRIES_PER_FRAME));
+  const seen = React.useRef({ count, resetKey });
+  if (seen.current.resetKey !== resetKey || count - seen.current.count > ENTRIES_PER_FRAME) {
+    // A jump: hold back all but the newest entries (set during render, as React allows for derived state).
+    const next = Math.max(0, count - ENTRIES_PER_FRAME);
+    seen.current = { count, resetKey };
+    if (next !== held) {
+      setHeld(next);
+    }
+  } else {
+    seen.current = { count, resetKey };
+  }
+  React.useEffect(() => {
+    if (!held) {
+      return;
+    }
+    const frame = requestAnimationFrame(() => setHeld(n => Math.max(0, n - ENTRIES_PER_FRAME)));
+    return () => cancelAnimationFrame(frame);
+  }, [held]);
+  return Math.min(held, count);
+}
+
 /** Props of `TranscriptView`. */
 export interface ITranscriptViewProps extends IEntryProps {
   items: TranscriptItem[];
+  /** Identifies the conversation shown (a new one renders progressively again). */
+  conversationKey: string;
   /** Shown when there are no items. */
   empty: React.ReactNode;
 }
@@ -17,6 +50,7 @@ export interface ITranscriptViewProps extends IEntryProps {
  */
 export function TranscriptView(props: ITranscriptViewProps): JSX.Element {
   const { items, trans } = props;
+  const held = useProgressiveCount(items.length, props.conversationKey);
   const node = React.useRef<HTMLDivElement>(null);
   const scroller = React.useRef<AutoScroller | null>(null);
   const [scroll, setScroll] = React.useState<IScrollState>({ following: true, unseen: false });
@@ -53,7 +87,11 @@ export function TranscriptView(props: ITranscriptViewProps): JSX.Element {
         onScroll={() => scroller.current?.onScroll()}
       >
         <div className="jp-aiev-Transcript-content">
-          {items.length ? items.map(item => <TranscriptEntry key={item.key} {...props} item={item} />) : props.empty}
+          {items.length ? items
+                .slice(held)
+                .map(item => (
+                  <TranscriptEntry key={item.key} item={item} rendermime={props.rendermime} trans={trans} onRevealCell={props.onRevealCell} />
+                )) : props.empty}
         </div>
       </div>
       {(!scroll.following || scroll.unseen) && (

@@ -1,7 +1,9 @@
 import * as React from 'react';
+import { act } from 'react';
 
 import { TranscriptEntry } from '../../src/ui/cards';
 import { buildTranscript, IActionCard, IDLE, sessionCounts, TranscriptItem } from '../../src/ui/transcript';
+import { ENTRIES_PER_FRAME, TranscriptView } from '../../src/ui/transcriptView';
 import { action, assistant, execution, makeRendermime, PNG, render, sessionSteps, settle, trans } from '../helpers/sidebarFixtures';
 
 const cards = (items: TranscriptItem[]) => items.filter((item): item is IActionCard => item.kind === 'action');
@@ -132,6 +134,25 @@ describe('transcript entries', () => {
     );
     expect(view.container.querySelector('.jp-aiev-User[data-queued] .jp-aiev-Badge')?.textContent).toBe('queued');
     expect(view.container.querySelector('[role="alert"]')?.textContent).toBe('bad');
+    view.unmount();
+  });
+});
+
+describe('TranscriptView', () => {
+  it('renders a long conversation the newest entries first, the rest a frame at a time', async () => {
+    const items: TranscriptItem[] = Array.from({ length: 100 }, (_, i) => ({ kind: 'user', key: `u${i}`, text: `message ${i}`, queued: false }));
+    const rendermime = makeRendermime();
+    const view = render(<TranscriptView items={items} conversationKey="a" rendermime={rendermime} trans={trans} empty={null} />);
+    const shown = () => Array.from(view.container.querySelectorAll('.jp-aiev-User-text')).map(e => e.textContent);
+    expect(shown()).toHaveLength(ENTRIES_PER_FRAME);
+    expect(shown()[ENTRIES_PER_FRAME - 1]).toBe('message 99');
+    for (let frame = 0; frame < 10 && shown().length < 100; frame++) {
+      await act(() => new Promise(resolve => requestAnimationFrame(() => resolve(undefined))));
+    }
+    expect(shown()).toEqual(items.map(item => (item as { text: string }).text));
+    // One more entry arriving renders at once.
+    view.rerender(<TranscriptView items={[...items, { kind: 'user', key: 'u100', text: 'message 100', queued: false }]} conversationKey="a" rendermime={rendermime} trans={trans} empty={null} />);
+    expect(shown()).toHaveLength(101);
     view.unmount();
   });
 });

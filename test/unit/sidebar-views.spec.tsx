@@ -27,6 +27,7 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       modelLabel: 'gpt-x @ api.example.com',
       setupMessage: null,
       items: [],
+      conversationKey: 'c1',
       readOnly: null,
       history: { path: null, sessions: [] },
       error: null,

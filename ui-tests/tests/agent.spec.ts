@@ -8,6 +8,7 @@ import { join } from 'path';
 import { validateSample } from '../../src/trace/validate';
 import {
   aievVerify,
+  askInNewNotebook,
   call,
   ChatRequest,
   KEY_SHA256,
@@ -81,10 +82,7 @@ test.describe('the agent in the sidebar', () => {
     ]);
     try {
       const path = `${tmpPath}/agent.ipynb`;
-      await page.notebook.createNew('agent.ipynb');
-      const sidebar = new Sidebar(page);
-      await sidebar.open();
-      await sidebar.ask(`Install ${PACKAGE} if needed and tell me its version.`);
+      const sidebar = await askInNewNotebook(page, 'agent.ipynb', `Install ${PACKAGE} if needed and tell me its version.`);
 
       await expect(sidebar.answers.first()).toContainText(`is installed and imports.`, { timeout: 120000 });
       expect(version).toBe(/Version: (\S+)/.exec(pip('show', PACKAGE))![1]);
@@ -148,10 +146,7 @@ test.describe('the agent in the sidebar', () => {
       { content: 'This answer streams so slowly that it is stopped long before it ends. '.repeat(20), chunkSize: 2, chunkDelayMs: 200 }
     ]);
     try {
-      await page.notebook.createNew('queue.ipynb');
-      const sidebar = new Sidebar(page);
-      await sidebar.open();
-      await sidebar.ask('Set first to 20.');
+      const sidebar = await askInNewNotebook(page, 'queue.ipynb', 'Set first to 20.');
       await expect(sidebar.root.locator('.jp-aiev-Assistant[data-streaming]')).toBeVisible();
       await expect(sidebar.stop).toBeEnabled();
       await sidebar.ask('Also add 22.');
@@ -177,10 +172,7 @@ test.describe('the agent in the sidebar', () => {
   test('Stop during a long cell interrupts it and leaves an idle kernel the user can run cells on', async ({ page, tmpPath }) => {
     const model = await startModel([run('import time\nprint("sleeping", flush=True)\ntime.sleep(60)')]);
     try {
-      await page.notebook.createNew('stop.ipynb');
-      const sidebar = new Sidebar(page);
-      await sidebar.open();
-      await sidebar.ask('Wait a minute.');
+      const sidebar = await askInNewNotebook(page, 'stop.ipynb', 'Wait a minute.');
       const card = sidebar.cards.first();
       await expect(card).toHaveAttribute('data-state', 'running', { timeout: 60000 });
       await expect(card.locator('.jp-aiev-Card-status')).toHaveText('running');
@@ -260,10 +252,7 @@ test.describe('the agent in the sidebar', () => {
   test('closing the notebook mid-run ends the run with a message, nothing left running', async ({ page, tmpPath }) => {
     const model = await startModel([run('import time\ntime.sleep(30)')]);
     try {
-      await page.notebook.createNew('closing.ipynb');
-      const sidebar = new Sidebar(page);
-      await sidebar.open();
-      await sidebar.ask('Sleep for a while.');
+      const sidebar = await askInNewNotebook(page, 'closing.ipynb', 'Sleep for a while.');
       await expect(sidebar.cards.first()).toHaveAttribute('data-state', 'running', { timeout: 60000 });
       await page.notebook.close(false);
       await expect(sidebar.root.getByRole('alert').filter({ hasText: /closed/ })).toBeVisible({ timeout: 30000 });
@@ -279,10 +268,7 @@ test.describe('the agent in the sidebar', () => {
   test('a model that rejects the key, and one that cannot be reached, are said clearly', async ({ page }) => {
     const model = await startModel([], 'not-the-servers-key');
     try {
-      await page.notebook.createNew('errors.ipynb');
-      const sidebar = new Sidebar(page);
-      await sidebar.open();
-      await sidebar.ask('Hello?');
+      const sidebar = await askInNewNotebook(page, 'errors.ipynb', 'Hello?');
       await expect(sidebar.root.getByRole('alert').filter({ hasText: 'rejected the API key (HTTP 401)' })).toBeVisible({ timeout: 60000 });
       await expect(sidebar.stop).toBeDisabled();
     } finally {
@@ -335,10 +321,7 @@ test.describe('plots', () => {
     ];
     const model = await startModel(script);
     try {
-      await page.notebook.createNew('words.ipynb');
-      const sidebar = new Sidebar(page);
-      await sidebar.open();
-      await sidebar.ask('Count the words in this sentence and draw a bar chart of the counts.');
+      const sidebar = await askInNewNotebook(page, 'words.ipynb', 'Count the words in this sentence and draw a bar chart of the counts.');
       await expect(sidebar.answers.first()).toBeVisible({ timeout: 60000 });
       const image = sidebar.cards.nth(1).locator('.jp-aiev-Card-image img');
       await expect(image).toBeVisible();

@@ -80,6 +80,15 @@ export class Sidebar {
   }
 }
 
+/** Create a notebook, open the sidebar and ask `question` there. */
+export async function askInNewNotebook(page: IJupyterLabPageFixture, name: string, question: string): Promise<Sidebar> {
+  await page.notebook.createNew(name);
+  const sidebar = new Sidebar(page);
+  await sidebar.open();
+  await sidebar.ask(question);
+  return sidebar;
+}
+
 /** The records in the session store whose session worked on `notebookPath`. */
 export function recordsOf(notebookPath: string): ISample[] {
   if (!existsSync(STORE)) {
