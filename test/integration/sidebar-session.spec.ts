@@ -18,6 +18,7 @@ import type { SaveState } from '../../src/tokens';
 import { IStartedSession, SessionModel } from '../../src/ui/session';
 import type { IActionCard, TranscriptItem } from '../../src/ui/transcript';
 import { withTestServer } from '../helpers/jupyter';
+import { until } from '../helpers/until';
 import { ChatRequest, IScriptedModel, lastToolResult, ScriptEntry, startScriptedModel } from '../scripted-model/server';
 
 const trans = nullTranslator.load('jupyterlab_aiev');
@@ -28,17 +29,6 @@ const cards = (items: TranscriptItem[]) => items.filter((item): item is IActionC
 
 /** The log goes to a file here (the bridge's store has its own tests): always saved. */
 const fileSaved = { state: 'saved' as SaveState, error: null, stateChanged: new Signal<unknown, SaveState>({}) };
-
-/** Resolves once `probe` holds (polling every 25 ms; fails after 60 s). */
-async function until(probe: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2400; i++) {
-    if (probe()) {
-      return;
-    }
-    await new Promise(resolve => setTimeout(resolve, 25));
-  }
-  throw new Error(`not within 60 s: ${what}`);
-}
 
 describe('SessionModel over a real AgentSession', () => {
   const server = withTestServer();

@@ -12,6 +12,7 @@ import { SessionRecorder } from '../../src/trace/recorder';
 import { BridgeLogSink } from '../../src/ui/logSink';
 import { IFaultyProxy, startFaultyProxy } from '../helpers/faultyProxy';
 import { withTestServer } from '../helpers/jupyter';
+import { until } from '../helpers/until';
 
 /** A real recorder writing into `sink`, with a few steps. */
 function record(sink: BridgeLogSink, steps: number): SessionRecorder {
@@ -26,17 +27,6 @@ function record(sink: BridgeLogSink, steps: number): SessionRecorder {
     recorder.user(`message ${i}`);
   }
   return recorder;
-}
-
-/** Resolves once `probe` holds (polling every 20 ms; fails after 30 s). */
-async function until(probe: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1500; i++) {
-    if (probe()) {
-      return;
-    }
-    await new Promise(resolve => setTimeout(resolve, 20));
-  }
-  throw new Error(`not within 30 s: ${what}`);
 }
 
 const strip = (lines: readonly ILogLine[]) => lines.map(({ seq, kind, payload }) => ({ seq, kind, payload }));
