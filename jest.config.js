@@ -25,7 +25,7 @@ const { reporters, coverageReporters, coverageDirectory, testTimeout, ...base } 
 const shared = {
   ...base,
   cacheDirectory: '<rootDir>/.jest-cache',
-  modulePathIgnorePatterns: ['<rootDir>/python_kernel_bridge/labextension', '<rootDir>/ui-tests'],
+  modulePathIgnorePatterns: ['<rootDir>/python_kernel_bridge/labextension', '<rootDir>/ui-tests', '<rootDir>/.venv'],
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };
 
@@ -40,6 +40,15 @@ module.exports = {
       testEnvironment: 'node',
       setupFiles: [],
       testRegex: 'test/integration/.*\\.spec\\.ts$',
+      testPathIgnorePatterns: [...shared.testPathIgnorePatterns, '/test/integration/lab[^/]*\\.spec\\.ts$'],
+      setupFilesAfterEnv: ['<rootDir>/test/helpers/integration-setup.ts']
+    },
+    // The lab driver on real JupyterLab parts (document manager, notebook panel, rendermime) in jsdom, against a
+    // real Jupyter server and kernels on loopback.
+    {
+      ...shared,
+      displayName: 'lab',
+      testRegex: 'test/integration/lab[^/]*\\.spec\\.ts$',
       setupFilesAfterEnv: ['<rootDir>/test/helpers/integration-setup.ts']
     }
   ],

@@ -24,6 +24,8 @@ export function executionText(
     lines.push(`note: the cell ran longer than the time limit and was stopped. ${outcome.recovery ?? ''}`.trim());
   } else if (outcome.status === 'kernel_died') {
     lines.push(`note: ${outcome.recovery ?? 'the kernel died.'}`);
+  } else if (outcome.status === 'interrupted' && outcome.recovery?.startsWith('The run was stopped')) {
+    lines.push(`note: ${outcome.recovery}`); // the driver was lost: the recovery says why
   } else if (outcome.status === 'interrupted') {
     lines.push(`note: the run was stopped by the user. ${outcome.recovery ?? ''}`.trim());
   }

@@ -8,7 +8,8 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { ChatClient, ITurnDelta } from '../llm/client';
 import { DEFAULT_OUTPUT_CAP_BYTES } from '../notebook/outputCollector';
-import { DriverLostError, INotebookDriver } from '../notebook/tokens';
+import { lostMessage } from '../notebook/kernelExecution';
+import type { INotebookDriver } from '../notebook/tokens';
 import { secretEnvEntries, SECRET_NAME_WORDS } from '../trace/envSecrets';
 import type { ILogLine, ILogSink } from '../trace/eventLog';
 import { buildFinalNotebook } from '../trace/finalNotebook';
@@ -153,7 +154,7 @@ export class AgentSession {
 
   /** Why the session can no longer run (its notebook closed, its kernel changed), or null. */
   get lostReason(): string | null {
-    return this._options.driver.lost.aborted ? reasonOf(this._options.driver.lost) : null;
+    return this._options.driver.lost.aborted ? lostMessage(this._options.driver.lost) : null;
   }
 
   /** A snapshot of the record so far. */
@@ -215,7 +216,7 @@ export class AgentSession {
   private async _turn(text: string): Promise<IOutcome> {
     const lost = this._options.driver.lost;
     if (lost.aborted) {
-      return { reason: 'error', message: `${reasonOf(lost)}; start a new session` };
+      return { reason: 'error', message: `${lostMessage(lost)}; start a new session` };
     }
     const controller = new AbortController();
     this._controller = controller;
@@ -248,7 +249,7 @@ export class AgentSession {
     }
     const lost = this._options.driver.lost;
     if (lost.aborted && outcome.reason !== 'final_answer') {
-      outcome = { reason: 'cancelled', message: reasonOf(lost) };
+      outcome = { reason: 'cancelled', message: lostMessage(lost) };
     }
     await this._endTurn(outcome);
     return outcome;
@@ -293,7 +294,7 @@ export class AgentSession {
   }
 
   private readonly _onLost = (): void => {
-    this._recorder.event('driver_lost', { message: reasonOf(this._options.driver.lost), during_turn: this.busy });
+    this._recorder.event('driver_lost', { message: lostMessage(this._options.driver.lost), during_turn: this.busy });
     this._stateChanged.emit();
   };
 
@@ -347,11 +348,6 @@ async function kernelSecrets(driver: INotebookDriver): Promise<{ status: string;
   }
 }
 
-/** The user-facing reason of an aborted driver signal. */
-function reasonOf(signal: AbortSignal): string {
-  const reason = signal.reason;
-  return reason instanceof DriverLostError ? reason.message : reason instanceof Error ? reason.message : 'the notebook is gone';
-}
 
 /** A signal aborted when any of `signals` is (`AbortSignal.any`, which some environments lack). */
 function anySignal(signals: AbortSignal[]): AbortSignal {

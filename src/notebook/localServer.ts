@@ -26,6 +26,8 @@ export interface ILocalJupyterServerOptions {
   startTimeoutMs?: number;
   /** Extra environment for the server and so for its kernels. */
   env?: NodeJS.ProcessEnv;
+  /** Keep Jupyter Server's IOPub rate limit on, as a user's server has it (default off: see below). */
+  iopubRateLimit?: boolean;
 }
 
 /**
@@ -88,7 +90,7 @@ export async function startLocalJupyterServer(
     `--ServerApp.root_dir=${rootDir}`,
     '--ServerApp.allow_root=True',
     // The agent caps outputs itself (OutputCollector); the server's IOPub rate limit would silently drop them.
-    '--ZMQChannelsWebsocketConnection.limit_rate=False',
+    `--ZMQChannelsWebsocketConnection.limit_rate=${options.iopubRateLimit ? 'True' : 'False'}`,
     ...(options.extraArgs ?? [])
   ];
   const child = spawn(options.jupyter ?? findJupyter(), args, {

@@ -100,6 +100,14 @@ export class DriverLostError extends Error {
   }
 }
 
+/** A driver could not be opened on a notebook (no kernel, a dead kernel, closed); the message says what to do. */
+export class NotebookUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotebookUnavailableError';
+  }
+}
+
 /** A tool named a cell id the notebook does not have. */
 export class UnknownCellError extends Error {
   constructor(readonly cellId: string) {

@@ -6,6 +6,7 @@ import { AgentSession } from '../../src/agent/session';
 import { runSource } from '../../src/agent/source';
 import { ChatClient } from '../../src/llm/client';
 import { HeadlessNotebookDriver } from '../../src/notebook/headless';
+import type { INotebookDriver } from '../../src/notebook/tokens';
 import { fileLogSink } from '../../src/trace/logFile';
 import type { IExecutionStep, IOutcome, ISample, IStep } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
@@ -24,8 +25,10 @@ export interface IHarnessOptions {
   /** SDK retries of HTTP errors (default 2, so exhausted-retry tests stay short). */
   maxRetries?: number;
   signal?: AbortSignal;
-  /** Called with the driver once the notebook is open, before the agent starts. */
-  onDriver?: (driver: HeadlessNotebookDriver) => void;
+  /** Opens the notebook driver on `path` (default: a `HeadlessNotebookDriver` on the server). */
+  openDriver?: (path: string) => Promise<INotebookDriver>;
+  /** The model client's `fetch` (needed where the SDK sees a browser, e.g. jsdom). */
+  fetch?: typeof fetch;
 }
 
 /** What a scripted run left behind. */
@@ -46,9 +49,10 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
   const dir = mkdtempSync(join(tmpdir(), 'aiev-run-'));
   const path = `run-${process.pid}-${++counter}.ipynb`;
   const toolMode = options.toolMode ?? 'native';
-  const driver = await HeadlessNotebookDriver.open({ settings: server.settings, path, interruptGraceMs: 5000 });
+  const driver = options.openDriver
+    ? await options.openDriver(path)
+    : await HeadlessNotebookDriver.open({ settings: server.settings, path, interruptGraceMs: 5000 });
   try {
-    options.onDriver?.(driver);
     const prompt = options.prompt ?? 'test task';
     const session = await AgentSession.start({
       driver,
@@ -57,7 +61,8 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
         apiKey: 'test-key',
         model: 'scripted',
         stream: options.stream ?? true,
-        maxRetries: options.maxRetries ?? 2
+        maxRetries: options.maxRetries ?? 2,
+        fetch: options.fetch
       }),
       sink: fileLogSink(join(dir, 'events.jsonl')),
       source: runSource({
