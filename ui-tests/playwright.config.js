@@ -19,10 +19,12 @@ process.env.AIEV_UI_MODEL_PORT ??= '8898';
 if (!process.env.AIEV_UI_ROOT) {
   mkdirSync(tmpdir(), { recursive: true });
   process.env.AIEV_UI_ROOT = mkdtempSync(join(tmpdir(), 'aiev-ui-root-'));
+  process.env.AIEV_UI_ROOT_MADE = '1';
 }
 
 module.exports = {
   ...baseConfig,
+  globalTeardown: require.resolve('./teardown.js'),
   reporter: [['list'], ['json', { outputFile: process.env.AIEV_PLAYWRIGHT_JSON || 'test-results/results.json' }]],
   workers: 1,
   retries: 0,

@@ -12,6 +12,8 @@
  * - `render_200_steps`: a past session of 200 steps opened read-only in the sidebar: the time from the click to
  *   every card on the page, the longest task (PerformanceObserver `longtask`, i.e. tasks over 50 ms) and the longest
  *   gap between animation frames while it renders. Goal: no frame over 50 ms.
+ * - `kernel_round_trips`: where the lab step's time goes: `print(1)` and `kernel_info` on the open notebook's kernel
+ *   from the page and from Node, and on a kernel only Node uses (bench/ui/README.md).
  */
 import { expect, galata, test } from '@jupyterlab/galata';
 import { mkdirSync, writeFileSync } from 'fs';
@@ -209,4 +211,57 @@ test('render: a 200-step past session opened in the sidebar', async ({ page, tmp
     entries_rendered: steps
   };
   console.log(`render_200_steps  ${JSON.stringify(results.render_200_steps)} (goal: no frame over 50 ms)`);
+});
+
+/** `print(1)` and `kernel_info` round trips on one kernel connection, in ms (30 each). */
+async function roundTrips(kernel: { requestExecute(c: { code: string }): { done: Promise<unknown> }; requestKernelInfo(): Promise<unknown> }) {
+  const time = async (call: () => Promise<unknown>) => {
+    const samples: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const start = performance.now();
+      await call();
+      samples.push(performance.now() - start);
+    }
+    return samples;
+  };
+  return { execute: await time(() => kernel.requestExecute({ code: 'print(1)' }).done), info: await time(() => kernel.requestKernelInfo()) };
+}
+
+test('where a lab step goes: kernel round trips on the open notebook\'s kernel (page, Node) and on a kernel only Node uses', async ({
+  page,
+  tmpPath
+}) => {
+  await openNewNotebook(page, tmpPath, 'rtt.ipynb');
+  // The same measuring function, run in the page on the notebook panel's own kernel connection.
+  const inPage = await page.evaluate(async source => {
+    const kernel = (window as any).jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    return new Function('kernel', `return (${source})(kernel)`)(kernel);
+  }, roundTrips.toString());
+  const { KernelManager } = await import('@jupyterlab/services');
+  const manager = new KernelManager({ serverSettings: settingsFor(LAB_URL, '') });
+  const notebookKernelId = (await (await page.request.get('/api/sessions')).json())[0].kernel.id;
+  const notebookKernel = manager.connectTo({ model: { id: notebookKernelId, name: 'python3' } });
+  const ownKernel = await manager.startNew({ name: 'python3' });
+  try {
+    await notebookKernel.info;
+    const fromNode = await roundTrips(notebookKernel);
+    await ownKernel.info;
+    const fromNodeOwn = await roundTrips(ownKernel);
+    const rows = {
+      page_notebook_kernel_execute_ms: stats(inPage.execute),
+      page_notebook_kernel_info_ms: stats(inPage.info),
+      node_notebook_kernel_execute_ms: stats(fromNode.execute),
+      node_notebook_kernel_info_ms: stats(fromNode.info),
+      node_own_kernel_execute_ms: stats(fromNodeOwn.execute),
+      node_own_kernel_info_ms: stats(fromNodeOwn.info)
+    };
+    results.kernel_round_trips = rows;
+    for (const [key, value] of Object.entries(rows)) {
+      console.log(`${key.padEnd(32)} ${ms(value)}`);
+    }
+  } finally {
+    notebookKernel.dispose();
+    await ownKernel.shutdown();
+    manager.dispose();
+  }
 });

@@ -16,9 +16,14 @@ export interface IScrollState {
 
 /** Keeps a scroll container at its bottom while it follows. */
 export class AutoScroller {
+  /**
+   * `schedule` runs the scroll after content changes, once however many changes came before it: by default at the
+   * next animation frame, where the browser lays the page out anyway (no forced layout per change).
+   */
   constructor(
     private readonly _node: HTMLElement,
-    private readonly _onChange: (state: IScrollState) => void
+    private readonly _onChange: (state: IScrollState) => void,
+    private readonly _schedule: (run: () => void) => void = run => requestAnimationFrame(run)
   ) {}
 
   get state(): IScrollState {
@@ -27,6 +32,17 @@ export class AutoScroller {
 
   /** Call after the content changed (or grew): scrolls down when following, else marks it unseen. */
   contentChanged(): void {
+    if (this._pending) {
+      return;
+    }
+    this._pending = true;
+    this._schedule(() => {
+      this._pending = false;
+      this._followContent();
+    });
+  }
+
+  private _followContent(): void {
     if (this._following) {
       this._toBottom();
     } else if (!this._unseen && !this._atBottom()) {
@@ -75,6 +91,7 @@ export class AutoScroller {
 
   private _following = true;
   private _unseen = false;
+  private _pending = false;
   /** scrollTop at the last scroll event (or our last scroll): a smaller one is the user scrolling up. */
   private _lastTop = 0;
 }

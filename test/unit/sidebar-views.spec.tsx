@@ -174,6 +174,9 @@ describe('HistoryList and StatusLine', () => {
 });
 
 describe('AutoScroller', () => {
+  /** Run the scheduled scroll at once (the lab runs it at the next animation frame). */
+  const now = (run: () => void) => run();
+
   /** A scroll container with a layout jsdom does not compute: content height `height`, viewport 100 px. */
   function container(height: { value: number }): HTMLElement {
     const node = document.createElement('div');
@@ -193,7 +196,7 @@ describe('AutoScroller', () => {
     const height = { value: 500 };
     const node = container(height);
     const states: string[] = [];
-    const scroller = new AutoScroller(node, s => states.push(`${s.following}/${s.unseen}`));
+    const scroller = new AutoScroller(node, s => states.push(`${s.following}/${s.unseen}`), now);
     scroller.contentChanged();
     expect(node.scrollTop).toBe(400);
     scroller.onScroll(); // our own scroll to the bottom
@@ -219,7 +222,7 @@ describe('AutoScroller', () => {
   it('scrolling back to the bottom by hand resumes following', () => {
     const height = { value: 500 };
     const node = container(height);
-    const scroller = new AutoScroller(node, () => undefined);
+    const scroller = new AutoScroller(node, () => undefined, now);
     scroller.contentChanged();
     node.scrollTop = 0;
     scroller.onScroll();
@@ -229,10 +232,25 @@ describe('AutoScroller', () => {
     expect(scroller.state).toEqual({ following: true, unseen: false });
   });
 
+  it('several changes before the next frame make one scroll', () => {
+    const height = { value: 500 };
+    const node = container(height);
+    const queued: (() => void)[] = [];
+    const scroller = new AutoScroller(node, () => undefined, run => queued.push(run));
+    scroller.contentChanged();
+    height.value = 600;
+    scroller.contentChanged();
+    scroller.contentChanged();
+    expect(queued).toHaveLength(1);
+    expect(node.scrollTop).toBe(0);
+    queued[0]();
+    expect(node.scrollTop).toBe(500);
+  });
+
   it('content that grows between our scroll to the bottom and its scroll event does not pause following', () => {
     const height = { value: 500 };
     const node = container(height);
-    const scroller = new AutoScroller(node, () => undefined);
+    const scroller = new AutoScroller(node, () => undefined, now);
     scroller.contentChanged();
     height.value = 700; // streamed text grew before the scroll event fired
     scroller.onScroll();

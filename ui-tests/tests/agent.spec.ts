@@ -327,6 +327,9 @@ test.describe('plots', () => {
       await expect(image).toBeVisible();
       expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([360, 180]);
       await expect(sidebar.root.locator('[data-state="running"]')).toHaveCount(0);
+      // The turn has ended (record saved): nothing in the screenshots is still working.
+      await expect(sidebar.stop).toBeDisabled();
+      await expect(sidebar.root.locator('.jp-aiev-Status-save')).toHaveText('saved');
       model.verify();
 
       // A wider sidebar, as a user would drag it: the handle between the main area and the right panel.
