@@ -60,7 +60,7 @@ import { completionBody, errorBody, openAIError, resolveReply, streamEvents } fr
 export * from './inspect';
 export * from './types';
 
-/** Start a scripted model server on a free 127.0.0.1 port; resolves once it listens. */
+/** Start a scripted model server on 127.0.0.1 (a free port unless `options.port`); resolves once it listens. */
 export async function startScriptedModel(
   script: ScriptEntry[],
   options: IScriptedModelOptions = {}
@@ -120,7 +120,7 @@ class ScriptedModel implements IScriptedModel {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => {
+      this.server.listen(this.options.port ?? 0, '127.0.0.1', () => {
         const { port } = this.server.address() as AddressInfo;
         this.baseUrl = `http://127.0.0.1:${port}/v1`;
         resolve();

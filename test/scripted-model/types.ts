@@ -124,6 +124,8 @@ export interface IScriptedModelOptions {
   requireApiKey?: string;
   /** Names listed by `GET /v1/models` (plus every model requested so far); default `['scripted-model']`. */
   models?: string[];
+  /** Listen on this port (a server configured to call a fixed URL, e.g. the UI tests' lab); default a free one. */
+  port?: number;
 }
 
 /** A running scripted model server. */
