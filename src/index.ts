@@ -38,7 +38,8 @@ function agentSettings(composite: Partial<Record<keyof IAgentSettings, unknown>>
     vision: pick('vision'),
     maxSteps: pick('maxSteps'),
     cellTimeout: pick('cellTimeout'),
-    budgetChars: pick('budgetChars')
+    budgetChars: pick('budgetChars'),
+    verifyGate: pick('verifyGate')
   };
 }
 

@@ -7,7 +7,7 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import type { ILogLine } from './trace/eventLog';
-import type { ISample } from './trace/types';
+import type { ISample, IVerification } from './trace/types';
 import type { IBridgeConfig, ISessionSummary } from './tokens';
 
 /** A bridge route answered with an error status; `body` is its parsed JSON (null when not JSON). */
@@ -124,6 +124,11 @@ export class BridgeClient {
   async putRecord(id: string, record: ISample): Promise<void> {
     const init = { method: 'PUT', body: JSON.stringify(record) };
     await requestBridge<unknown>(`sessions/${encodeURIComponent(id)}/record`, init, this.settings);
+  }
+
+  /** The verification block of a fresh replay of `record`'s final notebook on the server (`POST /aiev/verify`). */
+  verify(record: ISample): Promise<IVerification> {
+    return requestBridge<IVerification>('verify', { method: 'POST', body: JSON.stringify(record) }, this.settings);
   }
 
   /** A session's stored record. */

@@ -57,6 +57,8 @@ export interface IAgentSettings {
   cellTimeout: number;
   /** Characters of each output the model sees. */
   budgetChars: number;
+  /** Replay the final notebook before a final answer stands, feeding failures back (the verify gate). */
+  verifyGate: boolean;
 }
 
 /** Defaults of `IAgentSettings`, the same as the schema's. */
@@ -66,7 +68,8 @@ export const DEFAULT_AGENT_SETTINGS: IAgentSettings = {
   vision: false,
   maxSteps: 20,
   cellTimeout: 120,
-  budgetChars: 6000
+  budgetChars: 6000,
+  verifyGate: false
 };
 
 /** Whether the event log of a session has reached the server. */

@@ -132,7 +132,10 @@ export class LabHost implements IAievHost {
       cellTimeoutMs: settings.cellTimeout * 1000,
       budgetChars: settings.budgetChars,
       vision: settings.vision,
-      save: (record: ISample) => this._options.client.putRecord(record.id, record)
+      save: (record: ISample) => this._options.client.putRecord(record.id, record),
+      verifyGate: settings.verifyGate
+        ? { replayer: { replay: async (record: ISample) => ({ verification: await this._options.client.verify(record), where: 'server' }) } }
+        : undefined
     };
     try {
       const session = start.lines
