@@ -169,7 +169,7 @@ async def verify_file(
         return Outcome(path, block)
     try:
         folder = attachments_dir if attachments_dir is not None else os.path.dirname(os.path.abspath(path))
-        block = await averify_sample(sample, timeout=timeout, kernel_name=kernel, attachments_dir=folder)
+        block = await averify_sample(sample, timeout=timeout, kernel_name=kernel, attachments_dir=folder, stop_later=True)
     except ReplayStartError as exc:
         return Outcome(path, error=str(exc), error_names_file=False)
     if write:
@@ -220,6 +220,8 @@ def _read_stdin_into(queue: asyncio.Queue[str | None]) -> None:
 async def _verify_all(args: argparse.Namespace, files: list[str], streamed: bool = False) -> int:
     """Verify ``files`` (then, when ``streamed``, the paths stdin brings as they come) with ``args.jobs`` workers on
     this loop, reporting each as it finishes; the exit status (2 when nothing was given)."""
+    from .replay import drain
+
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     for path in files:  # the given files first, ahead of anything stdin brings
         queue.put_nowait(path)
@@ -250,6 +252,7 @@ async def _verify_all(args: argparse.Namespace, files: list[str], streamed: bool
         queue.put_nowait(None)  # the end of input, for the next worker
 
     await asyncio.gather(*(worker() for _ in range(args.jobs)))
+    await drain()  # each answer went out before its kernel had exited
     if not statuses:
         print("verify: no file was named", file=sys.stderr)
         return 2

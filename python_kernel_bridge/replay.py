@@ -9,6 +9,7 @@ signal handling.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,16 @@ OK, ERROR, TIMEOUT, SKIPPED = "ok", "error", "timeout", "skipped"
 #: Seconds a graceful kernel shutdown may take before SIGTERM (half) and SIGKILL (all); jupyter_client's default
 #: of 5 s turns an occasional slow ipykernel exit into a 3.5 s stall after the replay is over.
 SHUTDOWN_WAIT = 1.0
+
+
+#: Kernels of finished replays being shut down in the background (``stop_later``); ``drain`` waits for them.
+_stopping: set[asyncio.Task] = set()
+
+
+async def drain() -> None:
+    """Wait until every replay kernel shut down in the background has stopped."""
+    while _stopping:
+        await asyncio.gather(*list(_stopping), return_exceptions=True)
 
 
 class ReplayStartError(RuntimeError):
@@ -146,10 +157,12 @@ async def replay_notebook(
     cwd: str,
     env: dict[str, str] | None = None,
     setup: list[str] | None = None,
+    stop_later: bool = False,
 ) -> ReplayRun:
     """Run each ``setup`` source, then every code cell of ``nb`` (modified in place; the extra sources are appended
     to it as cells), then each test source, in a fresh kernel started in ``cwd`` (with environment ``env``; None:
-    this process's). After a timeout or a kernel death the rest is ``skipped``."""
+    this process's). After a timeout or a kernel death the rest is ``skipped``. ``stop_later``: the kernel is shut
+    down in the background (``drain`` waits for it), so the result comes back without waiting for its exit."""
     replies: dict[int, dict[str, Any]] = {}
     client = _client(nb, timeout=timeout, kernel_name=kernel_name, cwd=cwd)
 
@@ -186,6 +199,11 @@ async def replay_notebook(
             cells.append(run)
         test_runs = await extra(tests, "test")
     finally:
-        await _stop(client)
+        if stop_later:
+            task = asyncio.ensure_future(_stop(client))
+            _stopping.add(task)
+            task.add_done_callback(_stopping.discard)
+        else:
+            await _stop(client)
     duration_ms = round((time.perf_counter() - t0) * 1000, 1)
     return ReplayRun(kernel_name, python, started_at, duration_ms, cells, test_runs, setup=setup_runs)

@@ -319,11 +319,13 @@ async def averify_sample(
     cwd: str | None = None,
     attachments_dir: str | None = None,
     env: dict[str, str] | None = None,
+    stop_later: bool = False,
 ) -> dict[str, Any]:
     """Replay ``sample["notebook"]`` in a fresh kernel (in ``cwd``, else a new empty temporary folder; with the
     environment ``env``, else this process's) and return the ``verification`` block; ``sample`` is not modified.
     The task's attachments are first copied into that folder from ``attachments_dir`` (None: none is, each is
-    ``missing``; see ``attachments.py``). Raises ``InvalidSample``, ``ReplayStartError``."""
+    ``missing``; see ``attachments.py``); ``stop_later``: see ``replay.replay_notebook``. Raises ``InvalidSample``,
+    ``ReplayStartError``."""
     check_sample(sample)
     nb_dict = sample.get("notebook")
     recorded_cells = [c for c in (nb_dict or {}).get("cells", []) if c.get("cell_type") == "code"]
@@ -337,7 +339,9 @@ async def averify_sample(
     workdir = cwd or tempfile.mkdtemp(prefix="aiev-replay-")
     try:
         staged = await asyncio.to_thread(stage_attachments, wanted, attachments_dir, workdir) if wanted else None
-        run = await replay_notebook(nb, tests, timeout=timeout, kernel_name=kernel, cwd=workdir, env=env, setup=setup)
+        run = await replay_notebook(
+            nb, tests, timeout=timeout, kernel_name=kernel, cwd=workdir, env=env, setup=setup, stop_later=stop_later
+        )
     finally:
         if cwd is None:
             shutil.rmtree(workdir, ignore_errors=True)

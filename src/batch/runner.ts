@@ -24,7 +24,7 @@ import { fixesOf } from '../trace/counts';
 import { fileLogSink, writeSample } from '../trace/logFile';
 import type { IEventStep, IOutcome, ISample } from '../trace/types';
 import type { IRolloutResult } from './summary';
-import { uploadFiles } from './serverFiles';
+import { removeFile, uploadFiles } from './serverFiles';
 import type { IBatchTask } from './tasks';
 
 /** A Jupyter server rollouts run on. */
@@ -113,6 +113,8 @@ export async function runBatch(options: IBatchOptions): Promise<IRolloutResult[]
   let done = finished.size;
   const running = new Map<IBatchServer, number>(options.servers.map(server => [server, 0]));
   const results: IRolloutResult[] = [];
+  // Kernels of finished rollouts shutting down: the next rollout starts meanwhile; the run waits for them at the end.
+  const closing: Promise<void>[] = [];
   mkdirSync(options.outDir, { recursive: true });
   const worker = async () => {
     for (let next = pending.shift(); next && !options.signal.aborted; next = pending.shift()) {
@@ -120,7 +122,7 @@ export async function runBatch(options: IBatchOptions): Promise<IRolloutResult[]
       running.set(server, running.get(server)! + 1);
       let result: IRolloutResult;
       try {
-        result = await runRollout(options, next.task, next.sample, server);
+        result = await runRollout(options, next.task, next.sample, server, closing);
       } finally {
         running.set(server, running.get(server)! - 1);
       }
@@ -131,11 +133,15 @@ export async function runBatch(options: IBatchOptions): Promise<IRolloutResult[]
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, pending.length)) }, worker));
+  await Promise.all(closing);
   return results;
 }
 
-/** One rollout, whatever happens: a result line (`error` when it could not run, with why). */
-async function runRollout(options: IBatchOptions, task: IBatchTask, sample: number, server: IBatchServer): Promise<IRolloutResult> {
+/**
+ * One rollout, whatever happens: a result line (`error` when it could not run, with why). Its kernel's shutdown
+ * goes into `closing`.
+ */
+async function runRollout(options: IBatchOptions, task: IBatchTask, sample: number, server: IBatchServer, closing: Promise<void>[]): Promise<IRolloutResult> {
   const recordPath = join(options.outDir, 'records', task.slug, `${sample}.aiev.json`);
   const folder = `${server.root}${task.slug}/${sample}`;
   const started = Date.now();
@@ -153,10 +159,12 @@ async function runRollout(options: IBatchOptions, task: IBatchTask, sample: numb
   options.signal.addEventListener('abort', stop);
   try {
     const attachments = readAttachments(options.attachmentsDir, task.attachments);
+    const notebookPath = `${folder}/${task.slug}-${sample}.ipynb`;
     await uploadFiles(server.settings, folder, new Map([...attachments].map(([path, file]) => [path, file.bytes])));
+    await removeFile(server.settings, notebookPath); // left by a run that was stopped: the rollout starts afresh
     driver = await HeadlessNotebookDriver.open({
       settings: server.settings,
-      path: `${folder}/${task.slug}-${sample}.ipynb`,
+      path: notebookPath,
       kernelName: options.kernel,
       outputsCapBytes: DEFAULT_OUTPUT_CAP_BYTES
     });
@@ -172,7 +180,7 @@ async function runRollout(options: IBatchOptions, task: IBatchTask, sample: numb
         toolMode: options.toolMode,
         stream: options.model.stream,
         sampling,
-        notebookPath: `${folder}/${task.slug}-${sample}.ipynb`
+        notebookPath
       }),
       prompt: task.prompt,
       tags: [...task.tags, `task:${task.id}`, `sample:${sample}`],
@@ -198,7 +206,7 @@ async function runRollout(options: IBatchOptions, task: IBatchTask, sample: numb
     return { ...base, status: options.signal.aborted ? 'cancelled' : 'error', duration_ms: Date.now() - started, message: (error as Error).message };
   } finally {
     options.signal.removeEventListener('abort', stop);
-    await driver?.dispose().catch(() => undefined);
+    closing.push(driver?.dispose().catch(() => undefined) ?? Promise.resolve());
   }
 }
 

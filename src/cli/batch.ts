@@ -166,7 +166,7 @@ export async function batchCommand(argv: string[], log: (line: string) => void):
     if (!servers.length) {
       const root = join(outDir, 'notebooks');
       mkdirSync(root, { recursive: true });
-      local = await startLocalJupyterServer({ rootDir: root });
+      local = await startLocalJupyterServer({ rootDir: root, extraArgs: ['--FileContentsManager.delete_to_trash=False'] });
       const replayer = new LocalReplayer({ timeoutSeconds: replayTimeout, scratchDir: scratch, jobs: concurrency, attachmentsDir: dirname(tasksFile) });
       closers.push(() => replayer.close());
       servers.push({ settings: settingsFor(local.baseUrl, local.token), name: 'local', replayer, root: '' });
