@@ -2,7 +2,7 @@
 import type { INotebookDriver } from '../notebook/tokens';
 import type { SessionRecorder } from '../trace/recorder';
 import type { IEnvironment } from '../trace/types';
-import { ENVIRONMENT_SNIPPET, parseEnvironment, parsePackageSnapshot, PACKAGES_SNIPPET } from './kernelSnippets';
+import { ENVIRONMENT_SNIPPET, parseEnvironment } from './kernelSnippets';
 
 /**
  * Interpreter, kernel and installed packages at the start, by a logged silent execution; null when it failed.
@@ -31,14 +31,18 @@ export async function captureEnvironment(
   return environment;
 }
 
-/** The packages at the end, and what the session installed, into the environment block. */
+/**
+ * The packages at the end, and what the session installed, into the environment block. (The same snippet as at
+ * the start: an install's snapshot also maps modules to distributions, which reads every distribution's file
+ * list and is not needed here: ~2x the time, bench/README.md, "aiev batch".)
+ */
 export async function finishEnvironment(driver: INotebookDriver, recorder: SessionRecorder, environment: IEnvironment): Promise<void> {
-  const result = await driver.executeSilent(PACKAGES_SNIPPET);
+  const result = await driver.executeSilent(ENVIRONMENT_SNIPPET);
   recorder.event('silent_execution', { purpose: 'environment after', status: result.status, error: result.error ?? null });
   if (result.status !== 'ok') {
     return;
   }
-  const after = parsePackageSnapshot(result.stdout).packages;
+  const after = parseEnvironment(result.stdout).packages_before;
   const before = new Map(environment.packages_before.map(p => [p.name.toLowerCase(), p.version]));
   recorder.setEnvironment({
     ...environment,
