@@ -55,7 +55,7 @@ export async function connectTo(serverUrl: string, token: string): Promise<IConn
     throw new UsageError(`cannot reach the Jupyter server at ${baseUrl} (${cause?.code ?? cause?.message ?? (error as Error).message})`);
   }
   if (response.status === 401 || response.status === 403) {
-    throw new UsageError(`the Jupyter server at ${baseUrl} refused the token (HTTP ${response.status} from /api/me); pass --token`);
+    throw new UsageError(`the Jupyter server at ${baseUrl} refused the token (HTTP ${response.status}); pass --token`);
   }
   if (!response.ok) {
     throw new UsageError(`the Jupyter server at ${baseUrl} answered ${await describeResponse(response)} to /api/me (jupyter_server 2 or later is needed)`);
