@@ -50,3 +50,15 @@ export async function finishEnvironment(driver: INotebookDriver, recorder: Sessi
     installed_during_session: after.filter(p => before.get(p.name.toLowerCase()) !== p.version)
   });
 }
+
+/** Words without which executed code is taken not to have installed anything (`mayHaveInstalled`). */
+const INSTALLISH = /\b(?:pip3?|conda|mamba|micromamba|uv|install|setup\.py|easy_install)\b/;
+
+/**
+ * Whether any executed code could have changed the installed packages (names an installer, or is a shell
+ * command): otherwise the packages after the session are those before, and `finishEnvironment` can be skipped
+ * (a silent scan of every distribution, a fifth of a short session's kernel time: bench/README.md, "aiev batch").
+ */
+export function mayHaveInstalled(executedCode: readonly string[]): boolean {
+  return executedCode.some(code => INSTALLISH.test(code) || /^\s*(?:!|%)/m.test(code));
+}

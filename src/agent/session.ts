@@ -17,7 +17,7 @@ import { SessionRecorder } from '../trace/recorder';
 import type { IEnvironment, IOutcome, ISample, ISource, IStep, ITask } from '../trace/types';
 import { Agent } from './agent';
 import { conversationOf, unansweredActions } from './conversation';
-import { captureEnvironment, finishEnvironment } from './environment';
+import { captureEnvironment, finishEnvironment, mayHaveInstalled } from './environment';
 import { secretEnvSnippet } from './kernelSnippets';
 import { TOOL_DEFINITIONS } from './tools';
 import { gateFinalAnswer, IVerifyGateOptions } from './verifyGate';
@@ -320,11 +320,11 @@ export class AgentSession {
     const { driver } = this._options;
     const recorder = this._recorder;
     this._setFinalNotebook();
-    if (this._environment && !driver.lost.aborted) {
+    const codes = recorder.snapshot().steps.flatMap(step => (step.type === 'execution' ? [step.code] : []));
+    if (this._environment && !driver.lost.aborted && mayHaveInstalled(codes)) {
       await finishEnvironment(driver, recorder, this._environment).catch(() => undefined);
     }
     if (this._options.attachments) {
-      const codes = recorder.snapshot().steps.flatMap(step => (step.type === 'execution' ? [step.code] : []));
       recorder.setAttachments(this._options.attachments(codes));
     }
     recorder.finish(outcome);
