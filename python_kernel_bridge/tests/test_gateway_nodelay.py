@@ -93,18 +93,20 @@ def _execute_request(code: str) -> str:
 
 
 async def _run_until_idle(client, code: str) -> list[str]:
-    """Send ``code`` on a legacy-protocol kernel websocket; the message types until the kernel is idle again."""
+    """Send ``code`` on a legacy-protocol kernel websocket; the message types until the kernel is idle again and
+    its reply came (on the shell channel, which may arrive after ``idle`` on iopub)."""
     request = _execute_request(code)
     parent = json.loads(request)["header"]["msg_id"]
     await client.write_message(request)
     types = []
-    while True:
+    idle = False
+    while not (idle and "execute_reply" in types):
         message = json.loads(await asyncio.wait_for(client.read_message(), 30))
         if message["parent_header"].get("msg_id") != parent:
             continue
         types.append(message["msg_type"])
-        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
-            return types
+        idle = idle or (message["msg_type"] == "status" and message["content"]["execution_state"] == "idle")
+    return types
 
 
 def _nodelay_on(sock) -> bool:
