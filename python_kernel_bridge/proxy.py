@@ -41,15 +41,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
+import urllib.request
 
-import httpx
+import aiohttp
+import certifi
 import tornado
 from tornado.iostream import StreamClosedError
 from jupyter_server.base.handlers import APIHandler
+from yarl import URL
 
 from .config import SETTING, AievBridge
 
-#: Key in the tornado application settings: the server's ``httpx.AsyncClient``.
+#: Key in the tornado application settings: the server's ``ModelClient``.
 CLIENT_SETTING = "aiev_model_client"
 #: Request headers passed to the endpoint (besides the Authorization the proxy sets).
 FORWARDED = ("content-type", "accept", "openai-organization", "openai-project", "openai-beta", "idempotency-key")
@@ -63,11 +67,73 @@ _CONNECT_TIMEOUT = 15.0
 _DETAIL_CHARS = 500
 
 
-def make_client(bridge: AievBridge) -> httpx.AsyncClient:
-    """The pooled client the proxy forwards with."""
-    timeout = httpx.Timeout(bridge.request_timeout, connect=min(bridge.request_timeout, _CONNECT_TIMEOUT))
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=60)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, headers={"accept-encoding": "identity"})
+class ModelClient:
+    """The server's connection pool to the model endpoint (see the module doc): one ``aiohttp.ClientSession``,
+    opened on first use (aiohttp binds it to the running event loop, which does not run yet when the extension
+    loads)."""
+
+    def __init__(self, bridge: AievBridge):
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=min(bridge.request_timeout, _CONNECT_TIMEOUT), sock_read=bridge.request_timeout
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str | None], str | None] = {}
+
+    def request(self, method: str, url: str, body: bytes | None, headers: dict[str, str]):
+        """``await`` it for the response, then ``async with`` it (see ``aiohttp.ClientSession.request``)."""
+        target = URL(url, encoded=True)  # as the browser sent it: no re-quoting of the query
+        return self._open().request(method, target, data=body, headers=headers, proxy=self._proxy_for(target))
+
+    async def close(self) -> None:
+        """Close the pooled connections."""
+        if self._session is not None:
+            await self._session.close()
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=60, ssl=_ssl_context())
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, auto_decompress=False,
+                headers={"accept-encoding": "identity"}, skip_auto_headers=("content-type",),
+                # No cookies kept between requests; the proxy environment read here, once per host (trust_env
+                # would read it and ~/.netrc on every request: +0.65 ms of CPU each).
+                cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+            )
+        return self._session
+
+    def _proxy_for(self, url: URL) -> str | None:
+        """The ``HTTP(S)_PROXY`` (or ``ALL_PROXY``) of the server's environment for ``url``, unless ``NO_PROXY``
+        exempts its host: what the openai SDK (httpx) would use."""
+        key = (url.scheme, url.host)
+        if key not in self._proxies:
+            proxies = urllib.request.getproxies()
+            bypass = url.host is not None and urllib.request.proxy_bypass(url.host)
+            self._proxies[key] = None if bypass else proxies.get(url.scheme) or proxies.get("all")
+        return self._proxies[key]
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """Certificates checked as the openai SDK (httpx) checks them: against ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``
+    when set, else certifi's bundle (not the system store, which some Python installs lack)."""
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def open_client(server_app, bridge: AievBridge) -> ModelClient:
+    """The server's ``ModelClient`` in its settings (``CLIENT_SETTING``), closed when the server shuts its
+    extensions down (a module extension has no shutdown hook of its own: ``cleanup_extensions`` is wrapped)."""
+    client = server_app.web_app.settings[CLIENT_SETTING] = ModelClient(bridge)
+    cleanup_extensions = server_app.cleanup_extensions
+
+    async def cleanup_then_close() -> None:
+        await cleanup_extensions()
+        await client.close()
+
+    server_app.cleanup_extensions = cleanup_then_close
+    return client
 
 
 class KeyScrubber:
@@ -144,6 +210,10 @@ def _transport_reason(error: Exception) -> str:
         if nxt is None:
             break
         cause = nxt
+    if isinstance(cause, ssl.SSLCertVerificationError):  # its errno (1) is OpenSSL's, not an OS error
+        return f"certificate verify failed: {cause.verify_message}"
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS error: {cause.reason or cause}"
     if isinstance(cause, OSError) and (cause.errno or cause.strerror):
         return (os.strerror(cause.errno) if cause.errno else cause.strerror).lower()
     return str(cause) or type(cause).__name__
@@ -181,51 +251,49 @@ class ModelProxyHandler(APIHandler):
             self.log.info("aiev proxy: the browser disconnected; upstream request to %s closed", bridge.origin)
 
     async def _forward(self, method: str, bridge: AievBridge) -> None:
-        client: httpx.AsyncClient = self.settings[CLIENT_SETTING]
+        client: ModelClient = self.settings[CLIENT_SETTING]
         headers = {name: self.request.headers[name] for name in FORWARDED if name in self.request.headers}
         if bridge.api_key:
             headers["authorization"] = f"Bearer {bridge.api_key}"
         query = self.request.query
         url = bridge.endpoint + self.upstream_path + (f"?{query}" if query else "")
-        request = client.build_request(method, url, content=self.request.body or None, headers=headers)
         try:
-            response = await client.send(request, stream=True)
-        except httpx.TimeoutException:
+            response = await client.request(method, url, self.request.body or None, headers)
+        except asyncio.TimeoutError:
             message = f"model endpoint {bridge.origin} did not answer within {bridge.request_timeout:g} s"
             return self._send_error(504, error_body(message, "upstream_timeout", "upstream_timeout"))
-        except httpx.TransportError as error:
+        except aiohttp.ClientError as error:
             message = f"model endpoint {bridge.origin} unreachable: {_transport_reason(error)}"
             return self._send_error(502, error_body(message, "upstream_unreachable", "upstream_unreachable"))
-        try:
+        async with response:  # back to the pool when read to its end, else (an error, Stop) closed
             await self._pass_back(response, bridge)
-        finally:
-            await response.aclose()
 
-    async def _pass_back(self, response: httpx.Response, bridge: AievBridge) -> None:
+    async def _pass_back(self, response: aiohttp.ClientResponse, bridge: AievBridge) -> None:
         scrubber = KeyScrubber(bridge.api_key)
         for name, value in response.headers.items():
+            name = name.lower()
             if name in PASSED_BACK or name.startswith("x-ratelimit-"):
                 self.set_header(name, scrubber.whole(value.encode()).decode())
         content_type = response.headers.get("content-type", "application/json")
         try:
-            if response.status_code >= 400:
-                body = scrubber.whole(await response.aread())
-                self.set_status(response.status_code)
-                return self.finish(json.dumps(upstream_error(response.status_code, body, bridge)))
-            self.set_status(response.status_code)
+            if response.status >= 400:
+                body = scrubber.whole(await response.read())
+                self.set_status(response.status)
+                return self.finish(json.dumps(upstream_error(response.status, body, bridge)))
+            self.set_status(response.status)
             if not content_type.startswith("text/event-stream"):
-                return self.finish(scrubber.whole(await response.aread()), set_content_type=content_type)
+                return self.finish(scrubber.whole(await response.read()), set_content_type=content_type)
             self.request.connection.stream.set_nodelay(True)  # each event out at once (no Nagle wait for an ACK)
             self.set_header("Cache-Control", "no-cache")
             self.set_header("X-Accel-Buffering", "no")  # a reverse proxy in front of Jupyter must not buffer it
             await self._relay_events(response, scrubber)
             self.write(scrubber.end())
-        except (httpx.TransportError, httpx.StreamError) as error:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             self._cut(error, bridge, content_type)
             return None
         self.finish(set_content_type=content_type)
 
-    async def _relay_events(self, response: httpx.Response, scrubber: KeyScrubber) -> None:
+    async def _relay_events(self, response: aiohttp.ClientResponse, scrubber: KeyScrubber) -> None:
         """Each chunk written as it comes; the flush runs once the chunks already received are written (the next
         turn of the event loop, when reading more would wait for the network), so events that arrived together
         leave together, and a slow browser holds the relay back (the previous flush is awaited)."""
@@ -241,7 +309,7 @@ class ModelProxyHandler(APIHandler):
             flushed = self.flush()
             flushed.add_done_callback(lambda f: f.cancelled() or f.exception())  # a closed browser: seen elsewhere
 
-        async for chunk in response.aiter_raw():
+        async for chunk in response.content.iter_any():
             out = scrubber.feed(chunk)
             if not out:
                 continue
@@ -254,7 +322,7 @@ class ModelProxyHandler(APIHandler):
 
     def _cut(self, error: Exception, bridge: AievBridge, content_type: str) -> None:
         """The upstream failed after its headers: say so in the answer's own form."""
-        timed_out = isinstance(error, httpx.TimeoutException)
+        timed_out = isinstance(error, asyncio.TimeoutError)
         if timed_out:
             what, code = f"stopped sending for {bridge.request_timeout:g} s", "upstream_timeout"
         else:
