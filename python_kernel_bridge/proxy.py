@@ -24,16 +24,30 @@ connection at once: the model server sees the disconnect and can stop generating
 The key never reaches the browser: it is only ever put in the upstream request, and every byte and header coming
 back is scrubbed of it (``KeyScrubber``, which holds back at most a chunk's tail that could begin the key).
 
-One ``httpx.AsyncClient`` per server (``CLIENT_SETTING``): a connection pool with keep-alive to the endpoint,
-``Accept-Encoding: identity`` so the bytes pass through as they are. Tornado's simple client spends ~0.5 ms less
-CPU per request on plain loopback HTTP, but opens a connection per request (measured over TLS on loopback: 2.9-3.8
-ms a request against 1.2-1.7 ms for httpx's kept-alive one, before the two network round trips a new connection to
-a remote endpoint costs) and cannot drop a request the model has not started answering when the browser leaves.
+One ``ModelClient`` per server (``CLIENT_SETTING``): an ``aiohttp.ClientSession`` whose pool keeps connections to
+the endpoint alive (TLS too: one connection for turn after turn), ``Accept-Encoding: identity`` so the bytes pass
+through as they are, no cookie jar, ``HTTP(S)_PROXY``/``NO_PROXY`` read once per host, certificates checked as the
+openai SDK checks them (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``). Cancelling a request closes its connection.
 
-Added latency (``bench/proxy.ts``, 2-core VM): +2.6-3.5 ms per model turn over calling the model directly, of
-which 0.7-0.8 ms is Jupyter's handling of any authenticated request (a no-op route); py-spy on the server puts the
-rest in httpx's upstream exchange (34% of its samples) and tornado's writing of the answer (21%), socket writes
-mostly; this module's own code is 1.4%.
+Why aiohttp: its request costs half of httpx's CPU. Against the scripted model on loopback, the same run taking
+turns (2-core VM shared with other work), CPU per request non-streaming / streaming (the 12 KB agent conversation):
+aiohttp 0.60 / 0.9 ms; tornado's curl client (pycurl) 0.76 / 1.0-1.1 ms, and tornado's clients cannot drop a request
+the model has not started answering; httpx 1.5 / 2.1-2.3 ms, 1.4 / 1.9-2.1 ms with HTTP/1.1 only, ``trust_env`` off
+and no retries; tornado's simple client 1.4 / 1.9-2.0 ms plus a new connection per request (over TLS on loopback 5.5
+ms a request against 1.2 ms for aiohttp's kept-alive one and 2.3 ms for httpx's). A hand-written asyncio exchange
+(no HTTP library, not a candidate) takes 0.26 / 0.3-0.4 ms. aiohttp's ``trust_env`` would add 0.65 ms a request (it
+reads the environment and ``~/.netrc`` each time), its cookie jar ~0.2 ms in the server: both are off.
+
+Added latency per model turn over calling the model directly (``bench/proxy.ts``, medians of 3 runs each, the httpx
+proxy and this one taking turns, load average ~7 on 2 cores): streaming +3.2-4.1 ms (httpx +3.6-5.3), non-streaming
++2.5-3.0 ms (httpx +3.1-4.4); the server's CPU per proxied turn 2.5-3.0 / 2.2-2.6 ms (httpx 4.3-5.7 / 2.9-4.3), of
+which 1.1-1.5 ms is Jupyter's own cost for any authenticated request (a no-op route). The goal of <= 1 ms is not
+met, and no upstream client can meet it here: with two scratch routes beside the proxy (3 runs, not kept), Jupyter
+answering the same request from memory (no upstream at all) adds +0.4-1.1 ms over the direct turn, and the
+hand-written exchange in place of aiohttp lands within 0.4 ms of aiohttp's turn, either side (+1.8-3.1 ms). The rest
+is the second loopback hop: the 12 KB request and the answer cross one more process. py-spy on the server: socket
+sends 31% of its busy samples (20% the request to the model, 11% the answer to the browser), Jupyter's request
+parsing, authentication and logging ~31%, aiohttp's own Python ~12%, this module ~3%.
 """
 
 from __future__ import annotations
@@ -73,8 +87,9 @@ class ModelClient:
     loads)."""
 
     def __init__(self, bridge: AievBridge):
+        wait = bridge.request_timeout  # for the answer to start, for each read, and for a free pooled connection
         self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=min(bridge.request_timeout, _CONNECT_TIMEOUT), sock_read=bridge.request_timeout
+            total=None, connect=wait, sock_connect=min(wait, _CONNECT_TIMEOUT), sock_read=wait
         )
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str | None], str | None] = {}
@@ -239,10 +254,11 @@ class ModelProxyHandler(APIHandler):
 
     async def _proxy(self, method: str) -> None:
         bridge: AievBridge = self.settings[SETTING]
-        if bridge.endpoint is None:
+        endpoint = bridge.endpoint
+        if endpoint is None:
             body = error_body(bridge.message, "aiev_not_configured", "not_configured")
             return self._send_error(503, body, retry=False)
-        self._relay = asyncio.ensure_future(self._forward(method, bridge))
+        self._relay = asyncio.ensure_future(self._forward(method, bridge, endpoint))
         try:
             await self._relay
         except (asyncio.CancelledError, StreamClosedError):
@@ -250,13 +266,13 @@ class ModelProxyHandler(APIHandler):
                 raise
             self.log.info("aiev proxy: the browser disconnected; upstream request to %s closed", bridge.origin)
 
-    async def _forward(self, method: str, bridge: AievBridge) -> None:
+    async def _forward(self, method: str, bridge: AievBridge, endpoint: str) -> None:
         client: ModelClient = self.settings[CLIENT_SETTING]
         headers = {name: self.request.headers[name] for name in FORWARDED if name in self.request.headers}
         if bridge.api_key:
             headers["authorization"] = f"Bearer {bridge.api_key}"
         query = self.request.query
-        url = bridge.endpoint + self.upstream_path + (f"?{query}" if query else "")
+        url = endpoint + self.upstream_path + (f"?{query}" if query else "")
         try:
             response = await client.request(method, url, self.request.body or None, headers)
         except asyncio.TimeoutError:
