@@ -1,6 +1,8 @@
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
+import type { IOutcome, ISample, IStep } from './trace/types';
+
 /** What the server bridge says about itself at `GET /aiev/status`. */
 export interface IBridgeStatus {
   name: string;
@@ -10,20 +12,104 @@ export interface IBridgeStatus {
   kernel_nodelay: boolean;
 }
 
-/** Connection state of the sidebar to the server bridge. */
-export type BridgeState =
-  | { kind: 'checking' }
-  | { kind: 'ok'; status: IBridgeStatus }
-  | { kind: 'error'; message: string };
+/** What the server bridge says about the model it proxies, at `GET /aiev/config` (never the key). */
+export interface IBridgeConfig {
+  /** A base URL is set on the server and a model can be chosen. */
+  configured: boolean;
+  /** Host (and port) of the model endpoint; null when none is configured. */
+  base_url_host: string | null;
+  models: string[];
+  /** The first of `models`; null when the server names none. */
+  default_model: string | null;
+  /** Whether the server holds an API key for the endpoint. */
+  key_set: boolean;
+  /** Name of the environment variable the key is read from. */
+  key_env: string;
+  /** The user-facing reason when not configured, saying what to set; null when configured. */
+  message: string | null;
+}
 
-/** State shared by the sidebar views. */
+/** A saved session as the bridge's session store lists it. */
+export interface ISessionSummary {
+  id: string;
+  notebook_path: string;
+  created_at: string;
+  updated_at: string;
+  /** The first user message. */
+  prompt: string;
+  turns: number;
+  lines: number;
+  /** `cut`: the log ends without the session having been closed (a reload or a closed tab stopped it). */
+  state: 'idle' | 'cut';
+  outcome: IOutcome | null;
+  model: string;
+  has_record: boolean;
+}
+
+/** The agent settings (`schema/settings/plugin.json`), as the sidebar applies them to new sessions. */
+export interface IAgentSettings {
+  /** Model name; empty for the server's default model. */
+  model: string;
+  toolMode: 'native' | 'fenced';
+  vision: boolean;
+  maxSteps: number;
+  /** Seconds. */
+  cellTimeout: number;
+  /** Characters of each output the model sees. */
+  budgetChars: number;
+}
+
+/** Defaults of `IAgentSettings`, the same as the schema's. */
+export const DEFAULT_AGENT_SETTINGS: IAgentSettings = {
+  model: '',
+  toolMode: 'native',
+  vision: false,
+  maxSteps: 20,
+  cellTimeout: 120,
+  budgetChars: 6000
+};
+
+/** Whether the event log of a session has reached the server. */
+export type SaveState =
+  /** Every line is on the server. */
+  | 'saved'
+  /** Lines are on their way. */
+  | 'saving'
+  /** The server has not taken the last lines for a while; they are kept and resent. */
+  | 'unsaved';
+
+/**
+ * What the sidebar needs of an agent session: `AgentSession` (src/agent/session.ts) is one. A session is
+ * multi-turn: `send` after a final answer (or a stop) continues the same conversation and record.
+ */
+export interface IAgentSessionHandle {
+  readonly id: string;
+  /** A turn is running. */
+  readonly busy: boolean;
+  /** Messages sent while busy, delivered at the agent's next model turn. */
+  readonly queued: readonly string[];
+  readonly lastOutcome: IOutcome | null;
+  record(): ISample;
+  send(text: string): Promise<IOutcome>;
+  stop(): Promise<void>;
+  close(): Promise<ISample>;
+  readonly stepAdded: ISignal<any, { step: IStep; index: number }>;
+  readonly delta: ISignal<any, { text?: string; reasoning?: string }>;
+  readonly stateChanged: ISignal<any, void>;
+}
+
+/** State shared by the sidebar views and the commands; see `AievModel` (src/ui/model.ts). */
 export interface IAievModel {
-  /** Current bridge connection state. */
-  readonly bridge: BridgeState;
-  /** Emitted whenever `bridge` changes. */
-  readonly bridgeChanged: ISignal<IAievModel, BridgeState>;
-  /** Ask the bridge for its status again. */
-  refresh(): Promise<void>;
+  /** Emitted whenever anything the views show changes. */
+  readonly changed: ISignal<IAievModel, void>;
+  /** The server's model configuration; null until loaded. */
+  readonly config: IBridgeConfig | null;
+  /** Send a message to the current session, starting one on the active notebook if there is none. */
+  send(text: string): Promise<void>;
+  /** Stop the running turn: model request aborted, running cell interrupted, record saved. */
+  stop(): Promise<void>;
+  /** End the current session and start afresh on the active notebook. */
+  newSession(): Promise<void>;
 }
 
 /** DI token of the sidebar model, for other plugins that want to drive or watch the agent. */

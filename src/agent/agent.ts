@@ -96,7 +96,8 @@ export class Agent {
           turn = await this._options.client.complete(this._messages, this._toolDefinitions(), {
             signal,
             onDelta: this._options.onDelta,
-            onRetry: (attempt, error) => this._options.recorder.event('model_retry', { attempt, message: error.message })
+            onRetry: (attempt, error) => this._options.recorder.event('model_retry', { attempt, message: error.message }),
+            onAdaptation: (adaptation, detail) => this._options.recorder.event('model_adaptation', { adaptation, detail })
           });
         } catch (error) {
           return this._modelFailure(error as Error);

@@ -38,6 +38,22 @@ export interface ICompleteOptions {
   onDelta?: (delta: ITurnDelta) => void;
   /** Called before a turn is retried after a cut stream or an unparseable body. */
   onRetry?: (attempt: number, error: Error) => void;
+  /** Called once per client for each way it adapted to the endpoint's dialect (see `ModelAdaptation`). */
+  onAdaptation?: (adaptation: ModelAdaptation, detail: string) => void;
+}
+
+/**
+ * How the client adapted to an OpenAI-compatible server that differs from OpenAI's API, remembered for the
+ * client's life: `stream_options_rejected` (the server answered 400/422 to a request with `stream_options`, as
+ * Mistral's API and older Azure versions do, and the same request without it worked: requests go without it from
+ * then on, and streamed token counts are unknown); `tool_call_name_repeated` (the
+ * server repeats the function name in every tool-call delta, as MiniMax behind NVIDIA NIM does: it is taken once).
+ */
+export type ModelAdaptation = 'stream_options_rejected' | 'tool_call_name_repeated';
+
+/** A 400 or 422: how servers that do not know `stream_options` refuse a request carrying it. */
+function isBadRequest(error: unknown): error is APIError {
+  return error instanceof APIError && (error.status === 400 || error.status === 422);
 }
 
 /** A piece of a streamed turn, as it arrives (text or reasoning; tool-call arguments are not streamed out). */
@@ -112,16 +128,30 @@ export class ChatClient {
     tools: ChatCompletionTool[] | undefined,
     options: ICompleteOptions = {}
   ): Promise<IAssistantTurn> {
-    const { signal, onDelta } = options;
+    const { signal } = options;
     const maxTurnRetries = this._options.maxTurnRetries ?? 2;
+    let refused: APIError | null = null; // a 400/422 to a request with stream_options, retried once without
     for (let attempt = 0; ; attempt++) {
       try {
-        return this.streaming
-          ? await this._streamed(messages, tools, signal, onDelta)
-          : await this._whole(messages, tools, signal);
+        const turn = this.streaming ? await this._streamed(messages, tools, options) : await this._whole(messages, tools, signal);
+        if (refused) {
+          this._adapted('stream_options_rejected', `${refused.message}; streamed without stream_options (token counts unknown)`, options);
+        }
+        return turn;
       } catch (error) {
         if (signal?.aborted || error instanceof APIUserAbortError) {
           throw new ModelAbortedError();
+        }
+        if (this.streaming && this._streamOptions && isBadRequest(error)) {
+          // Mistral's API (422) and older Azure versions (400) refuse `stream_options`: try once without it.
+          refused = error;
+          this._streamOptions = false;
+          attempt--;
+          continue;
+        }
+        if (refused && error instanceof APIError) {
+          this._streamOptions = true; // it was not stream_options after all
+          error = refused;
         }
         if (error instanceof APIError && error.status !== undefined) {
           throw new ModelError(`model endpoint answered HTTP ${error.status}: ${error.message}`, error.status);
@@ -162,8 +192,13 @@ export class ChatClient {
       text: message.content ?? '',
       reasoning: message.reasoning_content ?? message.reasoning ?? undefined,
       toolCalls: (message.tool_calls ?? [])
-        .filter(call => call.type === 'function')
-        .map(call => ({ id: call.id, name: call.function.name, arguments: call.function.arguments ?? '' })),
+        .filter(call => call.type === 'function' || (call.type === undefined && 'function' in call))
+        .map((call, index) => {
+          const fn = (call as { function: { name: string; arguments?: unknown } }).function;
+          // Some servers send the arguments as an object rather than a JSON string.
+          const args = typeof fn.arguments === 'string' ? fn.arguments : fn.arguments === undefined ? '' : JSON.stringify(fn.arguments);
+          return { id: call.id || `call_${index}`, name: fn.name, arguments: args };
+        }),
       finishReason: choice.finish_reason ?? null,
       usage: response.usage
         ? { prompt_tokens: response.usage.prompt_tokens, completion_tokens: response.usage.completion_tokens }
@@ -174,24 +209,41 @@ export class ChatClient {
   private async _streamed(
     messages: ChatCompletionMessageParam[],
     tools: ChatCompletionTool[] | undefined,
-    signal?: AbortSignal,
-    onDelta?: (delta: ITurnDelta) => void
+    options: ICompleteOptions
   ): Promise<IAssistantTurn> {
     const stream = await this._client.chat.completions.create(
-      { ...this._params(messages, tools), stream: true, stream_options: { include_usage: true } },
-      { signal }
+      {
+        ...this._params(messages, tools),
+        stream: true,
+        ...(this._streamOptions ? { stream_options: { include_usage: true } } : {})
+      },
+      { signal: options.signal }
     );
     const turn = new TurnAssembler();
     for await (const chunk of stream) {
       const delta = turn.add(chunk);
-      if (onDelta && (delta.text || delta.reasoning)) {
-        onDelta(delta);
+      if (options.onDelta && (delta.text || delta.reasoning)) {
+        options.onDelta(delta);
       }
+    }
+    if (turn.nameRepeated) {
+      this._adapted('tool_call_name_repeated', 'the endpoint repeats the function name in every tool-call delta; it was taken once', options);
     }
     return turn.finish();
   }
 
+  /** Reports an adaptation the first time this client makes it. */
+  private _adapted(adaptation: ModelAdaptation, detail: string, options: ICompleteOptions): void {
+    if (!this._adaptations.has(adaptation)) {
+      this._adaptations.add(adaptation);
+      options.onAdaptation?.(adaptation, detail);
+    }
+  }
+
   private readonly _client: OpenAI;
+  /** Whether streamed requests ask for a usage chunk (`stream_options`); off once the server refused it. */
+  private _streamOptions = true;
+  private readonly _adaptations = new Set<ModelAdaptation>();
 }
 
 /** Accumulates streamed chunks into one turn: content, reasoning and tool calls by index. */
@@ -211,16 +263,42 @@ export class TurnAssembler {
     this._text += text;
     this._reasoning += reasoning;
     for (const call of delta.tool_calls ?? []) {
-      const slot = this._calls.get(call.index) ?? { id: '', name: '', arguments: '' };
+      const index = this._indexOf(call);
+      const slot = this._calls.get(index) ?? { id: '', name: '', arguments: '' };
       slot.id ||= call.id ?? '';
-      slot.name += call.function?.name ?? '';
-      slot.arguments += call.function?.arguments ?? '';
-      this._calls.set(call.index, slot);
+      // The name is an identifier sent once; some servers repeat it in every delta (take it once).
+      const name = call.function?.name;
+      if (name && !slot.name) {
+        slot.name = name;
+      } else if (name) {
+        this._nameRepeated = true;
+      }
+      const args = call.function?.arguments as unknown;
+      slot.arguments += typeof args === 'string' ? args : args === undefined || args === null ? '' : JSON.stringify(args);
+      this._calls.set(index, slot);
     }
     if (choice.finish_reason) {
       this._finishReason = choice.finish_reason;
     }
     return { ...(text ? { text } : {}), ...(reasoning ? { reasoning } : {}) };
+  }
+
+  /** True when a tool-call delta repeated a function name already taken. */
+  get nameRepeated(): boolean {
+    return this._nameRepeated;
+  }
+
+  /**
+   * The slot of a tool-call delta: its `index`; without one (some servers omit it), a delta with a new id starts the
+   * next call and any other continues the last one.
+   */
+  private _indexOf(call: { index?: number; id?: string }): number {
+    if (typeof call.index === 'number') {
+      return call.index;
+    }
+    const last = Math.max(-1, ...this._calls.keys());
+    const current = this._calls.get(last);
+    return call.id && current && current.id && current.id !== call.id ? last + 1 : Math.max(last, 0);
   }
 
   /** The assembled turn; throws when the stream ended without a finish reason (a cut connection). */
@@ -244,6 +322,7 @@ export class TurnAssembler {
   private _calls = new Map<number, IModelToolCall>();
   private _finishReason: string | null = null;
   private _usage: IAssistantTurn['usage'];
+  private _nameRepeated = false;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -111,7 +111,7 @@ export interface IToolResultStep {
 /**
  * Something that happened outside the dialogue: silent/introspection executions, kernel restarts, retries, faults,
  * a cell a person edited under the agent (`user_edit`), a session continued from its log (`resumed`), its notebook
- * or kernel gone (`driver_lost`).
+ * or kernel gone (`driver_lost`), the model client adapting to its server's dialect (`model_adaptation`).
  */
 export interface IEventStep {
   type: 'event';
@@ -120,6 +120,7 @@ export interface IEventStep {
     | 'kernel_restart'
     | 'kernel_died'
     | 'model_retry'
+    | 'model_adaptation'
     | 'model_error'
     | 'tool_error'
     | 'interrupted'

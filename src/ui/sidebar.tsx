@@ -1,38 +1,198 @@
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { BridgeState, IAievModel } from '../tokens';
+import type { ISessionSummary } from '../tokens';
+import { baseName, ErrorBanner, HistoryList, IStatusLineProps, PromptBox, ReadOnlyBanner, StatusLine } from './controls';
+import type { AievModel } from './model';
+import type { TranscriptItem } from './transcript';
+import { TranscriptView } from './transcriptView';
 
-/** One line saying whether the server bridge answers. */
-export function BridgeStatusLine(props: { state: BridgeState }): JSX.Element {
-  const { state } = props;
-  const text =
-    state.kind === 'ok'
-      ? `Bridge ${state.status.version} (Python ${state.status.python})`
-      : state.kind === 'error'
-        ? `Bridge unreachable: ${state.message}`
-        : 'Checking bridge…';
+/** What the sidebar can ask for. */
+export interface ISidebarActions {
+  onDraft: (text: string) => void;
+  onSend: () => void;
+  onStop: () => void;
+  onNewSession: () => void;
+  onDismissError: () => void;
+  onOpenPast: (session: ISessionSummary) => void;
+  onContinuePast: (session: ISessionSummary) => void;
+  onRevealCell: (cellId: string | null, callId: string) => void;
+}
+
+/** Everything the sidebar shows, and what it can ask for. */
+export interface ISidebarViewProps extends ISidebarActions {
+  trans: TranslationBundle;
+  rendermime: IRenderMimeRegistry;
+  /** Notebook the conversation is (or will be) about. */
+  notebookPath: string | null;
+  /** `model @ host` of the server's configuration, when configured. */
+  modelLabel: string | null;
+  /** What to set on the server when no model endpoint is configured there. */
+  setupMessage: string | null;
+  items: TranscriptItem[];
+  /** Identifies the conversation shown (its record id, else its notebook). */
+  conversationKey: string;
+  /** Set for a past session shown read-only. */
+  readOnly: ISessionSummary | null;
+  history: { path: string | null; sessions: ISessionSummary[] };
+  error: string | null;
+  draft: string;
+  busy: boolean;
+  status: IStatusLineProps | null;
+  textareaRef?: React.Ref<HTMLTextAreaElement>;
+}
+
+/** The agent sidebar's layout: header, past sessions, conversation, status line, prompt. */
+export function SidebarView(props: ISidebarViewProps): JSX.Element {
+  const { trans, notebookPath, readOnly } = props;
+  const name = notebookPath ? baseName(notebookPath) : null;
   return (
-    <div className="jp-aiev-BridgeStatus" data-state={state.kind}>
-      {text}
-    </div>
+    <>
+      <div className="jp-aiev-Header">
+        <div className="jp-aiev-Header-title">
+          <span className="jp-aiev-Title">{trans.__('AIEV agent')}</span>
+          <span className="jp-aiev-Header-notebook" title={notebookPath ?? undefined}>
+            {name ?? trans.__('no notebook open')}
+          </span>
+        </div>
+        <button type="button" className="jp-aiev-Button" onClick={() => props.onNewSession()}>
+          {trans.__('New session')}
+        </button>
+      </div>
+      {props.modelLabel && <div className="jp-aiev-ModelLine">{props.modelLabel}</div>}
+      {props.setupMessage && (
+        <div className="jp-aiev-Setup" role="status">
+          {props.setupMessage}
+        </div>
+      )}
+      <HistoryList
+        trans={trans}
+        path={props.history.path}
+        sessions={props.history.sessions}
+        disabled={props.busy}
+        onOpen={props.onOpenPast}
+        onContinue={props.onContinuePast}
+      />
+      {readOnly && <ReadOnlyBanner trans={trans} session={readOnly} onContinue={() => props.onContinuePast(readOnly)} />}
+      <TranscriptView
+        items={props.items}
+        conversationKey={props.conversationKey}
+        trans={trans}
+        rendermime={props.rendermime}
+        onRevealCell={readOnly ? undefined : props.onRevealCell}
+        empty={
+          <div className="jp-aiev-Empty">
+            {name
+              ? trans.__('Ask the agent about %1: it writes cells there and runs them on its kernel.', name)
+              : trans.__('Open a notebook, then ask the agent: it writes cells there and runs them on its kernel.')}
+          </div>
+        }
+      />
+      {props.status && <StatusLine {...props.status} />}
+      {props.error && <ErrorBanner trans={trans} message={props.error} onDismiss={props.onDismissError} />}
+      <PromptBox
+        trans={trans}
+        draft={props.draft}
+        busy={props.busy}
+        disabled={Boolean(readOnly)}
+        placeholder={name ? trans.__('Ask about %1 (Enter sends, Shift+Enter new line)', name) : trans.__('Ask the agent')}
+        onDraft={props.onDraft}
+        onSend={props.onSend}
+        onStop={props.onStop}
+        textareaRef={props.textareaRef}
+      />
+    </>
   );
 }
 
-/** The agent sidebar: a view of `IAievModel`, holding no state of its own. */
+/** The agent sidebar: a view of `AievModel`, holding no state of its own. */
 export class AievSidebar extends ReactWidget {
-  constructor(private readonly _model: IAievModel) {
+  constructor(
+    private readonly _model: AievModel,
+    private readonly _rendermime: IRenderMimeRegistry,
+    private readonly _trans: TranslationBundle
+  ) {
     super();
     this.addClass('jp-aiev-Sidebar');
-    _model.bridgeChanged.connect(this.update, this);
+    _model.changed.connect(this._onChanged, this);
+    _model.focusRequested.connect(this.focusPrompt, this);
   }
 
-  render(): JSX.Element {
+  /** Put the keyboard focus in the prompt box. */
+  focusPrompt(): void {
+    requestAnimationFrame(() => this._textarea.current?.focus());
+  }
+
+  dispose(): void {
+    clearInterval(this._ticker);
+    super.dispose();
+  }
+
+  protected render(): JSX.Element {
+    const model = this._model;
+    const session = model.current;
+    const config = model.config;
+    const counts = session?.counts;
+    const status: IStatusLineProps | null =
+      session && counts
+        ? {
+            trans: this._trans,
+            turns: session.phase === 'readonly' ? counts.turns : session.runTurns.turns,
+            maxTurns: session.phase === 'readonly' ? 0 : session.runTurns.max,
+            elapsedMs: session.elapsedMs,
+            tokensIn: counts.tokensIn,
+            tokensOut: counts.tokensOut,
+            saveState: session.saveState,
+            saveError: session.saveError,
+            busy: session.busy
+          }
+        : null;
     return (
-      <>
-        <div className="jp-aiev-Sidebar-title">AIEV agent</div>
-        <BridgeStatusLine state={this._model.bridge} />
-      </>
+      <SidebarView
+        trans={this._trans}
+        rendermime={this._rendermime}
+        notebookPath={model.notebookPath}
+        modelLabel={config?.configured ? `${model.settings.model || config.default_model || '?'} @ ${config.base_url_host}` : null}
+        setupMessage={config && !config.configured ? config.message || this._trans.__('No model is configured on the Jupyter server.') : null}
+        items={session ? session.transcript() : []}
+        conversationKey={session?.id ?? session?.notebookPath ?? ''}
+        readOnly={session?.phase === 'readonly' ? session.summary : null}
+        history={model.history}
+        error={model.error}
+        draft={model.draft}
+        busy={Boolean(session?.busy)}
+        status={status}
+        textareaRef={this._textarea}
+        {...this._actions}
+      />
     );
   }
+
+  /** Re-render; while a run goes, once a second too (the elapsed time). */
+  private _onChanged(): void {
+    this.update();
+    const busy = Boolean(this._model.current?.busy);
+    if (busy && this._ticker === undefined) {
+      this._ticker = setInterval(() => this.update(), 1000);
+    } else if (!busy && this._ticker !== undefined) {
+      clearInterval(this._ticker);
+      this._ticker = undefined;
+    }
+  }
+
+  /** The views' callbacks, made once (stable props let unchanged entries skip re-rendering). */
+  private readonly _actions: ISidebarActions = {
+    onDraft: text => this._model.setDraft(text),
+    onSend: () => this._model.trySend(),
+    onStop: () => void this._model.stop(),
+    onNewSession: () => void this._model.newSession(),
+    onDismissError: () => this._model.dismissError(),
+    onOpenPast: summary => void this._model.openPast(summary),
+    onContinuePast: summary => void this._model.continuePast(summary),
+    onRevealCell: (cellId, callId) => void this._model.revealCell(cellId, callId)
+  };
+  private readonly _textarea = React.createRef<HTMLTextAreaElement>();
+  private _ticker: ReturnType<typeof setInterval> | undefined;
 }

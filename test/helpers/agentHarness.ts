@@ -10,7 +10,7 @@ import type { INotebookDriver } from '../../src/notebook/tokens';
 import { fileLogSink } from '../../src/trace/logFile';
 import type { IExecutionStep, IOutcome, ISample, IStep } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
-import { IRecordedRequest, ScriptEntry, startScriptedModel } from '../scripted-model/server';
+import { IRecordedRequest, IScriptedModel, ScriptEntry, startScriptedModel } from '../scripted-model/server';
 import { ITestServer } from './jupyter';
 
 /** Options of one scripted agent run. */
@@ -29,6 +29,10 @@ export interface IHarnessOptions {
   openDriver?: (path: string) => Promise<INotebookDriver>;
   /** The model client's `fetch` (needed where the SDK sees a browser, e.g. jsdom). */
   fetch?: typeof fetch;
+  /** A running scripted model to push the script to (kept running), instead of a new one per run. */
+  model?: IScriptedModel;
+  /** Where the client sends its requests (default: the model itself), e.g. the bridge's proxy; and its key. */
+  endpoint?: { baseURL: string; apiKey: string };
 }
 
 /** What a scripted run left behind. */
@@ -45,7 +49,11 @@ let counter = 0;
 
 /** Run the real agent through the session module on a real kernel of `server`, the scripted model answering. */
 export async function runScripted(server: ITestServer, script: ScriptEntry[], options: IHarnessOptions = {}): Promise<IHarnessRun> {
-  const model = await startScriptedModel(script);
+  const model = options.model ?? (await startScriptedModel(script));
+  if (options.model) {
+    model.push(...script);
+  }
+  const requestsBefore = model.requests.length;
   const dir = mkdtempSync(join(tmpdir(), 'aiev-run-'));
   const path = `run-${process.pid}-${++counter}.ipynb`;
   const toolMode = options.toolMode ?? 'native';
@@ -57,8 +65,8 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
     const session = await AgentSession.start({
       driver,
       client: new ChatClient({
-        baseURL: model.baseUrl,
-        apiKey: 'test-key',
+        baseURL: options.endpoint?.baseURL ?? model.baseUrl,
+        apiKey: options.endpoint?.apiKey ?? 'test-key',
         model: 'scripted',
         stream: options.stream ?? true,
         maxRetries: options.maxRetries ?? 2,
@@ -96,13 +104,15 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
     return {
       outcome,
       sample,
-      requests: model.requests,
+      requests: model.requests.slice(requestsBefore),
       savedNotebook: saved.content,
       logText: readFileSync(join(dir, 'events.jsonl'), 'utf8')
     };
   } finally {
     await driver.dispose().catch(() => undefined);
-    await model.stop();
+    if (!options.model) {
+      await model.stop();
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }

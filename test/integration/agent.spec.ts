@@ -1,84 +1,26 @@
-import { execFileSync } from 'child_process';
-import { join } from 'path';
-
 import { ChatRequest, lastToolResult, ScriptEntry } from '../scripted-model/server';
 import { executions, runScripted, streamText } from '../helpers/agentHarness';
 import { withTestServer } from '../helpers/jupyter';
-
-const PIP = join(__dirname, '..', '..', '.venv', 'bin', 'pip');
-const PACKAGE = 'tabulate';
-
-function uninstall(): void {
-  execFileSync(PIP, ['uninstall', '-y', '-q', PACKAGE], { stdio: 'ignore' });
-}
-
-/** The value after `key: ` on its own line of a tool result. */
-function field(text: string, key: string): string {
-  const match = new RegExp(`^${key}: (.*)$`, 'm').exec(text);
-  if (!match) {
-    throw new Error(`no '${key}:' line in tool result:\n${text}`);
-  }
-  return match[1];
-}
+import { expectMainScenario, field, mainScenario, PACKAGE, uninstallPackage } from '../helpers/mainScenario';
 
 describe('agent on a real kernel', () => {
   const server = withTestServer();
 
   describe('missing package: ModuleNotFoundError, %pip install, then a value only the real output gives', () => {
-    beforeAll(uninstall);
-    afterAll(uninstall);
+    beforeAll(uninstallPackage);
+    afterAll(uninstallPackage);
 
     for (const stream of [true, false]) {
       it(`works ${stream ? 'streaming' : 'non-streaming'}`, async () => {
-        let installed = '';
-        let printed = '';
-        const script = [
-          { content: 'Let me try tabulate.', toolCalls: [{ name: 'execute_cell', arguments: { code: `import ${PACKAGE}` } }] },
-          (request: ChatRequest) => {
-            const result = lastToolResult(request);
-            expect(field(result, 'status')).toBe('error');
-            expect(result).toContain(`ModuleNotFoundError: No module named '${PACKAGE}'`);
-            return { toolCalls: [{ name: 'execute_cell', arguments: { code: `%pip install -q ${PACKAGE}` } }] };
-          },
-          (request: ChatRequest) => {
-            const result = lastToolResult(request);
-            expect(field(result, 'status')).toBe('ok');
-            installed = field(result, 'installed');
-            return {
-              toolCalls: [
-                {
-                  name: 'execute_cell',
-                  arguments: {
-                    code: `import ${PACKAGE}\nprint(${PACKAGE}.tabulate([[6 * 7, 'x']], tablefmt='plain'))\nprint(${PACKAGE}.__version__)`
-                  }
-                }
-              ]
-            };
-          },
-          (request: ChatRequest) => {
-            printed = lastToolResult(request).split('output:\n')[1].trim();
-            return { toolCalls: [{ name: 'final_answer', arguments: { answer: `version ${printed.split('\n').pop()}` } }] };
-          }
-        ];
+        const { script, seen } = mainScenario();
         const run = await runScripted(server(), script, { stream, prompt: 'Print a table with tabulate.' });
-
-        expect(run.outcome.reason).toBe('final_answer');
-        const [failed, install, success] = executions(run.sample);
-        expect(failed.status).toBe('error');
-        expect(failed.error).toEqual({ ename: 'ModuleNotFoundError', evalue: `No module named '${PACKAGE}'` });
-        expect(install.install?.resolved.map(p => p.name.toLowerCase())).toContain(PACKAGE);
-        const version = install.install!.resolved.find(p => p.name.toLowerCase() === PACKAGE)!.version;
-        expect(installed).toContain(`${PACKAGE}==${version}`);
-        // The answer carries the version the kernel printed, which must be the one the install resolved.
-        expect(streamText(success)).toBe(`42  x\n${version}\n`);
-        expect(run.outcome.answer).toBe(`version ${version}`);
-        expect(printed).toBe(`42  x\n${version}`);
+        expectMainScenario(run.sample, run.outcome, seen);
         // Every request after the first carried the previous tool results; the SDK saw `stream` as asked.
         expect(run.requests.map(r => Boolean(r.body.stream))).toEqual([stream, stream, stream, stream]);
         // The notebook on the server holds the three cells with their real outputs, ids equal to the record's.
         expect(run.savedNotebook.cells.map((c: any) => c.id)).toEqual(executions(run.sample).map(e => e.cell_id));
         expect(run.savedNotebook.cells[2].outputs[0].text).toContain('42  x');
-        uninstall();
+        uninstallPackage();
       });
     }
   });
@@ -104,7 +46,7 @@ describe('agent on a real kernel', () => {
       expect(streamText(after)).toBe('0.10.0\n');
       expect(run.sample.steps.some(s => s.type === 'event' && s.event === 'kernel_restart')).toBe(true);
     } finally {
-      uninstall();
+      uninstallPackage();
     }
   });
 

@@ -1,8 +1,8 @@
-import { ServerConnection } from '@jupyterlab/services';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 
 import { ChatClient, ModelError } from '../../src/llm/client';
+import { bridgeFetch } from '../../src/request';
 import { ITestServer, startTestServer } from '../helpers/jupyter';
 import { IScriptedModel, startScriptedModel } from '../scripted-model/server';
 
@@ -27,19 +27,9 @@ describe('the model proxy with the openai SDK', () => {
   const proxyUrl = () => `${server.settings.baseUrl}aiev/llm/v1`;
   const user: ChatCompletionMessageParam[] = [{ role: 'user', content: 'hi' }];
 
-  /** The SDK as the sidebar builds it: every request through `ServerConnection.makeRequest`, the SDK's own
-   * Authorization dropped (makeRequest appends Jupyter's token to whatever is there). */
+  /** The SDK as the sidebar builds it: every request through `ServerConnection.makeRequest` (`bridgeFetch`). */
   function sdkThroughMakeRequest(maxRetries = 0): OpenAI {
-    return new OpenAI({
-      baseURL: proxyUrl(),
-      apiKey: 'unused',
-      maxRetries,
-      fetch: (url: RequestInfo | URL, init?: RequestInit) => {
-        const headers = new Headers(init?.headers);
-        headers.delete('authorization');
-        return ServerConnection.makeRequest(String(url), { ...init, headers }, server.settings);
-      }
-    });
+    return new OpenAI({ baseURL: proxyUrl(), apiKey: 'unused', maxRetries, fetch: bridgeFetch(server.settings) });
   }
 
   it('streams and answers whole through ServerConnection.makeRequest, the key added on the server', async () => {

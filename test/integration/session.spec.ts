@@ -17,6 +17,7 @@ import type { IExecutionStep, ISample } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
 import { executions, streamText } from '../helpers/agentHarness';
 import { ITestServer, withTestServer } from '../helpers/jupyter';
+import { until } from '../helpers/until';
 import { ChatRequest, IScriptedModel, lastToolResult, ScriptEntry, startScriptedModel } from '../scripted-model/server';
 
 const AIEV = join(__dirname, '..', '..', 'dist', 'aiev.cjs');
@@ -67,17 +68,6 @@ async function openSession(server: ITestServer, script: ScriptEntry[], prompt: s
 const execute = (code: string) => ({ toolCalls: [{ name: 'execute_cell', arguments: { code } }] });
 const answer = (text: string) => ({ toolCalls: [{ name: 'final_answer', arguments: { answer: text } }] });
 const roles = (request: ChatRequest) => request.messages.map(m => m.role);
-
-/** Resolves once `probe` holds (polling every 50 ms; fails after 60 s). */
-async function until(probe: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    if (probe()) {
-      return;
-    }
-    await new Promise(resolve => setTimeout(resolve, 50));
-  }
-  throw new Error(`not within 60 s: ${what}`);
-}
 
 function expectValid(sample: ISample): void {
   expect(validateSample(sample).errors).toEqual([]);

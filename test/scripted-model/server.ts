@@ -33,6 +33,9 @@
  * - `delayMs` on any turn waits first; the wait ends early when the client disconnects (recorded as
  *   `clientAborted`) or the server stops.
  *
+ * Dialects (`options.dialect`, `model.useDialect`): the departures of real OpenAI-compatible servers from OpenAI's
+ * wire format, listed with `Dialect` in `types.ts`.
+ *
  * Failures (recorded in `model.failures`, answered 500 with `x-should-retry: false` so the SDK fails at once): script
  * exhausted (`scripted model: script exhausted after N requests`), a turn function that threw or returned no turn.
  * 401 (`requireApiKey` mismatch) and 400 (unparsable JSON) consume no entry.
@@ -42,6 +45,7 @@ import { AddressInfo } from 'net';
 
 import {
   ChatRequest,
+  Dialect,
   ICutTurn,
   IErrorTurn,
   IRecordedRequest,
@@ -56,7 +60,7 @@ import { completionBody, errorBody, openAIError, resolveReply, streamEvents } fr
 export * from './inspect';
 export * from './types';
 
-/** Start a scripted model server on a free 127.0.0.1 port; resolves once it listens. */
+/** Start a scripted model server on 127.0.0.1 (a free port unless `options.port`); resolves once it listens. */
 export async function startScriptedModel(
   script: ScriptEntry[],
   options: IScriptedModelOptions = {}
@@ -81,6 +85,7 @@ class ScriptedModel implements IScriptedModel {
   constructor(script: ScriptEntry[], options: IScriptedModelOptions) {
     this.script = [...script];
     this.options = options;
+    this.dialect = options.dialect ?? 'openai';
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
@@ -90,6 +95,16 @@ class ScriptedModel implements IScriptedModel {
 
   push(...entries: ScriptEntry[]): void {
     this.script.push(...entries);
+  }
+
+  dropRemaining(): number {
+    const dropped = this.remaining;
+    this.script.splice(this.consumed);
+    return dropped;
+  }
+
+  useDialect(dialect: Dialect): void {
+    this.dialect = dialect;
   }
 
   verify(): void {
@@ -105,7 +120,7 @@ class ScriptedModel implements IScriptedModel {
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => {
+      this.server.listen(this.options.port ?? 0, '127.0.0.1', () => {
         const { port } = this.server.address() as AddressInfo;
         this.baseUrl = `http://127.0.0.1:${port}/v1`;
         resolve();
@@ -169,6 +184,12 @@ class ScriptedModel implements IScriptedModel {
     if (!this.authorized(req, res, record)) {
       return;
     }
+    if (this.dialect === 'rejects-stream-options' && request.stream_options !== undefined) {
+      // Mistral's API: an unknown request field is a 422 validation error (not OpenAI's error shape); no entry consumed.
+      const detail = [{ type: 'extra_forbidden', loc: ['body', 'stream_options'], msg: 'Extra inputs are not permitted' }];
+      this.sendJson(res, record, 422, { object: 'error', message: { detail }, type: 'invalid_request_message_error', param: null, code: null });
+      return;
+    }
     if (this.consumed >= this.script.length) {
       const message = `scripted model: script exhausted after ${this.script.length} requests`;
       this.fail(res, record, 500, message, true, ` (chat request ${this.requests.length} had no turn)`);
@@ -198,14 +219,14 @@ class ScriptedModel implements IScriptedModel {
       await this.sendStream(res, record, request, turn as IReplyTurn);
     } else {
       const reply = resolveReply(turn as IReplyTurn, request, this.completionId(), () => this.callId());
-      this.sendJson(res, record, 200, completionBody(reply));
+      this.sendJson(res, record, 200, completionBody(reply, this.dialect));
     }
   }
 
   private async sendStream(res: ServerResponse, record: IRecordedRequest, request: ChatRequest, turn: IReplyTurn) {
     const reply = resolveReply(turn, request, this.completionId(), () => this.callId());
     const includeUsage = Boolean(request.stream_options?.include_usage);
-    const events = streamEvents(reply, { chunkSize: turn.chunkSize, includeUsage, withFinish: true });
+    const events = streamEvents(reply, { chunkSize: turn.chunkSize, includeUsage, withFinish: true, dialect: this.dialect });
     this.startStream(res, record);
     for (const event of events) {
       if (!(await this.sendEvent(res, JSON.stringify(event), turn.chunkDelayMs))) {
@@ -233,7 +254,7 @@ class ScriptedModel implements IScriptedModel {
       return;
     }
     const includeUsage = Boolean(request.stream_options?.include_usage);
-    const events = streamEvents(reply, { chunkSize: turn.chunkSize, includeUsage, withFinish: false });
+    const events = streamEvents(reply, { chunkSize: turn.chunkSize, includeUsage, withFinish: false, dialect: this.dialect });
     const after = Math.max(0, Math.min(turn.after ?? Math.ceil(events.length / 2), events.length));
     this.startStream(res, record);
     res.flushHeaders();
@@ -344,6 +365,7 @@ class ScriptedModel implements IScriptedModel {
 
   private readonly script: ScriptEntry[];
   private readonly options: IScriptedModelOptions;
+  private dialect: Dialect;
   private readonly server: Server;
   private readonly stopping = new AbortController();
   private readonly cutByServer = new WeakSet<ServerResponse>();

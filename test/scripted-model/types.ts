@@ -43,6 +43,8 @@ export interface IReplyTurn extends ITurnTiming {
   chunkSize?: number;
   /** Streaming: pause between SSE events (lets a test cancel mid-stream); default 0. */
   chunkDelayMs?: number;
+  /** Answer with an empty `choices` list (whole reply) or chunks that carry none (stream), as broken servers do. */
+  emptyChoices?: boolean;
 }
 
 /** An HTTP error with an OpenAI-shaped body `{"error": {"message", "type", "code"}}`. */
@@ -92,12 +94,38 @@ export interface IRecordedRequest {
   clientAborted: boolean;
 }
 
+/**
+ * How the server departs from OpenAI's wire format, as real OpenAI-compatible servers do:
+ * - `openai`: OpenAI's own format (the default);
+ * - `repeated-name`: every tool-call delta repeats the call's id, type and function name (MiniMax behind NVIDIA NIM);
+ * - `whole-tool-call`: each tool call in one delta with all its arguments, and `finish_reason: "stop"` (Ollama);
+ * - `stop-finish`: `finish_reason: "stop"` although the turn calls tools (some vLLM versions);
+ * - `no-index`: tool-call deltas without `index` (the first delta of a call carries its id);
+ * - `no-usage`: no usage chunk even when `stream_options.include_usage` asks for it;
+ * - `rejects-stream-options`: a request with `stream_options` gets 422 "Extra inputs are not permitted" and consumes
+ *   no script entry (Mistral's API; older Azure versions answer 400 alike);
+ * - `object-arguments`: whole (non-streamed) replies carry tool-call arguments as a JSON object, not a string.
+ */
+export type Dialect =
+  | 'openai'
+  | 'repeated-name'
+  | 'whole-tool-call'
+  | 'stop-finish'
+  | 'no-index'
+  | 'no-usage'
+  | 'rejects-stream-options'
+  | 'object-arguments';
+
 /** Options of `startScriptedModel`. */
 export interface IScriptedModelOptions {
+  /** The wire dialect (default `openai`); `IScriptedModel.useDialect` changes it later. */
+  dialect?: Dialect;
   /** When set, requests whose `Authorization` is not `Bearer <this>` get 401 and consume no script entry. */
   requireApiKey?: string;
   /** Names listed by `GET /v1/models` (plus every model requested so far); default `['scripted-model']`. */
   models?: string[];
+  /** Listen on this port (a server configured to call a fixed URL, e.g. the UI tests' lab); default a free one. */
+  port?: number;
 }
 
 /** A running scripted model server. */
@@ -112,6 +140,10 @@ export interface IScriptedModel {
   readonly failures: string[];
   /** Append entries to the script. */
   push(...entries: ScriptEntry[]): void;
+  /** Drop the script entries not consumed yet (a test that failed half-way leaves none to the next); returns how many. */
+  dropRemaining(): number;
+  /** Speak another dialect from the next request on. */
+  useDialect(dialect: Dialect): void;
   /** Throw an Error listing `failures` and unconsumed entries, if any. */
   verify(): void;
   /** Stop listening, end pending delays and destroy open connections. */

@@ -2,7 +2,7 @@
  * The OpenAI Chat Completions wire format of a scripted reply: one `chat.completion` object (non-streaming) or the
  * `chat.completion.chunk` events of a stream, and the OpenAI-shaped error body.
  */
-import { ChatRequest, IErrorTurn, IReplyTurn, IScriptedUsage } from './types';
+import { ChatRequest, Dialect, IErrorTurn, IReplyTurn, IScriptedUsage } from './types';
 
 /** A tool call with its id assigned and its arguments as the exact string sent. */
 export interface IResolvedToolCall {
@@ -22,6 +22,7 @@ export interface IResolvedReply {
   toolCalls: IResolvedToolCall[];
   finishReason: string;
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  emptyChoices: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -51,12 +52,13 @@ export function resolveReply(
     reasoning: turn.reasoning,
     toolCalls,
     finishReason: turn.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop'),
-    usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens }
+    usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+    emptyChoices: turn.emptyChoices ?? false
   };
 }
 
 /** The non-streaming `chat.completion` object. */
-export function completionBody(reply: IResolvedReply): Json {
+export function completionBody(reply: IResolvedReply, dialect: Dialect = 'openai'): Json {
   const message: Json = {
     role: 'assistant',
     content: reply.content ?? (reply.toolCalls.length ? null : ''),
@@ -69,7 +71,7 @@ export function completionBody(reply: IResolvedReply): Json {
     message.tool_calls = reply.toolCalls.map(call => ({
       id: call.id,
       type: 'function',
-      function: { name: call.name, arguments: call.arguments }
+      function: { name: call.name, arguments: dialect === 'object-arguments' ? parsedOrText(call.arguments) : call.arguments }
     }));
   }
   return {
@@ -77,7 +79,7 @@ export function completionBody(reply: IResolvedReply): Json {
     object: 'chat.completion',
     created: reply.created,
     model: reply.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: reply.finishReason }],
+    choices: reply.emptyChoices ? [] : [{ index: 0, message, logprobs: null, finish_reason: reply.finishReason }],
     usage: reply.usage
   };
 }
@@ -89,8 +91,12 @@ export function completionBody(reply: IResolvedReply): Json {
  */
 export function streamEvents(
   reply: IResolvedReply,
-  options: { chunkSize?: number; includeUsage: boolean; withFinish: boolean }
+  options: { chunkSize?: number; includeUsage: boolean; withFinish: boolean; dialect?: Dialect }
 ): Json[] {
+  const dialect = options.dialect ?? 'openai';
+  if (reply.emptyChoices) {
+    return [{ id: reply.id, object: 'chat.completion.chunk', created: reply.created, model: reply.model, choices: [] }];
+  }
   const size = Math.max(1, options.chunkSize ?? 8);
   const chunk = (delta: Json, finishReason: string | null = null): Json => ({
     id: reply.id,
@@ -108,16 +114,22 @@ export function streamEvents(
     events.push(chunk({ content: piece }));
   }
   reply.toolCalls.forEach((call, index) => {
-    events.push(
-      chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] })
-    );
+    const at = dialect === 'no-index' ? {} : { index };
+    const head = { ...at, id: call.id, type: 'function' };
+    if (dialect === 'whole-tool-call') {
+      events.push(chunk({ tool_calls: [{ ...head, function: { name: call.name, arguments: call.arguments } }] }));
+      return;
+    }
+    events.push(chunk({ tool_calls: [{ ...head, function: { name: call.name, arguments: '' } }] }));
     for (const piece of split(call.arguments, size)) {
-      events.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
+      const delta = dialect === 'repeated-name' ? { ...head, function: { name: call.name, arguments: piece } } : { ...at, function: { arguments: piece } };
+      events.push(chunk({ tool_calls: [delta] }));
     }
   });
+  const stops = dialect === 'whole-tool-call' || dialect === 'stop-finish';
   if (options.withFinish) {
-    events.push(chunk({}, reply.finishReason));
-    if (options.includeUsage) {
+    events.push(chunk({}, stops && reply.finishReason === 'tool_calls' ? 'stop' : reply.finishReason));
+    if (options.includeUsage && dialect !== 'no-usage') {
       events.push({ ...chunk({}), choices: [], usage: reply.usage });
     }
   }
@@ -144,6 +156,15 @@ function defaultErrorType(status: number): string {
     return 'rate_limit_exceeded';
   }
   return status >= 500 ? 'server_error' : 'invalid_request_error';
+}
+
+/** The arguments as the object they encode, or the text itself when it is not JSON (a malformed call stays malformed). */
+function parsedOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 /** About 4 characters a token, at least 1 for non-empty text. */
