@@ -8,9 +8,11 @@
  * SDK's `Authorization: Bearer <token>` is Jupyter's token auth; the proxy replaces it with the model's key).
  * Streaming (`stream: true`, the SSE read to its end, as the agent does) and non-streaming.
  *
- * A turn is one `complete()` call, from the request to the assembled reply. The two paths alternate turn by turn
- * (direct, proxied, direct, ...), in 4 rounds of streaming then non-streaming blocks, so noise falls on both
- * alike; each path's median and p90, the difference of the medians, and the median of the per-pair differences.
+ * A turn is one `complete()` call, from the request to the assembled reply. The two paths alternate turn by turn,
+ * the pair's order swapped every pair (direct, proxied, proxied, direct, ...), in 4 rounds of streaming then
+ * non-streaming blocks, so noise (and whatever a turn leaves behind for the next) falls on both alike; each path's
+ * median and p90, the difference of the medians, and the median of the per-pair differences. Both clients keep
+ * their connection alive (the SDK's fetch), as the proxy keeps its own to the model.
  * The conversation is a mid-session one (a system prompt, a task and 8 tool round trips with their outputs,
  * ~12 KB), with the agent's tools.
  *
@@ -18,8 +20,14 @@
  * request to Jupyter Server. So each round also times, with `fetch` (keep-alive, as the SDK), an authenticated
  * no-op on the server (`GET /aiev/config`: Jupyter's auth, handler and response, no upstream) against a no-op on
  * the model (`GET /v1/models`); their difference is what Jupyter's request handling costs alone, and what is left
- * of the overhead is the proxy's own forwarding (httpx to the model and the copy back).
+ * of the overhead is the proxy's own forwarding (aiohttp to the model and the copy back).
+ *
+ * The server's CPU time (its main thread, where the event loop runs: /proc/<pid>/schedstat, Linux) per proxied turn
+ * and per no-op request: steadier than wall time on a shared machine, and the same split.
  */
+import { readdirSync, readFileSync } from 'fs';
+import { dirname, join } from 'path';
+
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 
 import { TOOL_DEFINITIONS } from '../src/agent/tools';
@@ -59,6 +67,34 @@ async function fetchMs(url: string, headers: Record<string, string> = {}): Promi
     throw new Error(`${url}: HTTP ${response.status}`);
   }
   return nowMs() - t0;
+}
+
+/** Milliseconds of CPU the server's main thread has used so far, or null off Linux or when its pid is unknown. */
+function serverCpuReader(rootDir: string): () => number | null {
+  // startLocalJupyterServer's private folder holds root/ and runtime/, where Jupyter writes jpserver-<pid>.json.
+  const runtime = join(dirname(rootDir), 'runtime');
+  let pid: string | undefined;
+  try {
+    pid = readdirSync(runtime).map(name => /^jpserver-(\d+)\.json$/.exec(name)?.[1]).find(Boolean);
+  } catch {
+    pid = undefined;
+  }
+  return () => {
+    try {
+      return pid ? Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6 : null;
+    } catch {
+      return null;
+    }
+  };
+}
+
+/** Runs `task`, adding the server's CPU milliseconds it took to `total.ms` (null once unknown). */
+async function withCpu<T>(cpu: () => number | null, total: { ms: number | null }, task: () => Promise<T>): Promise<T> {
+  const before = cpu();
+  const result = await task();
+  const after = cpu();
+  total.ms = before === null || after === null || total.ms === null ? null : total.ms + after - before;
+  return result;
 }
 
 interface IPathResult {
@@ -109,18 +145,31 @@ export const proxyBench: IBenchModule = {
       const noop = { direct: [] as number[], jupyter: [] as number[] };
       const configUrl = `${server.baseUrl.replace(/\/?$/, '/')}aiev/config`;
       const auth = { Authorization: `token ${server.token}` };
+      const cpu = serverCpuReader(server.rootDir);
+      const cpuTotal = () => ({ ms: 0 as number | null });
+      const serverCpu = { stream: cpuTotal(), whole: cpuTotal(), noop: cpuTotal() };
+      let pairs = 0;
       for (const share of splitRuns(ctx.runs)) {
         for (const mode of MODES) {
           for (let i = 0; i < share; i++) {
-            samples[mode].direct.push(await turn(byMode[mode].direct));
-            samples[mode].proxied.push(await turn(byMode[mode].proxied));
+            const direct = () => turn(byMode[mode].direct);
+            const proxied = () => withCpu(cpu, serverCpu[mode], () => turn(byMode[mode].proxied));
+            if (pairs++ % 2) {
+              samples[mode].proxied.push(await proxied());
+              samples[mode].direct.push(await direct());
+            } else {
+              samples[mode].direct.push(await direct());
+              samples[mode].proxied.push(await proxied());
+            }
           }
         }
         for (let i = 0; i < share; i++) {
           noop.direct.push(await fetchMs(`${model.baseUrl}/models`));
-          noop.jupyter.push(await fetchMs(configUrl, auth));
+          noop.jupyter.push(await withCpu(cpu, serverCpu.noop, () => fetchMs(configUrl, auth)));
         }
       }
+      const cpuPer = (total: { ms: number | null }) =>
+        total.ms === null ? null : Math.round((total.ms / ctx.runs) * 1000) / 1000;
       const floor = { model: stats(noop.direct), jupyter: stats(noop.jupyter) };
       const hop = Math.round((floor.jupyter.median - floor.model.median) * 1000) / 1000;
       const results = Object.fromEntries(
@@ -145,7 +194,10 @@ export const proxyBench: IBenchModule = {
         proxy_overhead_whole_paired_ms: results.whole.pairedDifference.median,
         proxy_floor_model_noop_ms: floor.model.median,
         proxy_floor_jupyter_noop_ms: floor.jupyter.median,
-        proxy_floor_jupyter_hop_ms: hop
+        proxy_floor_jupyter_hop_ms: hop,
+        proxy_server_cpu_stream_ms: cpuPer(serverCpu.stream),
+        proxy_server_cpu_whole_ms: cpuPer(serverCpu.whole),
+        proxy_server_cpu_noop_ms: cpuPer(serverCpu.noop)
       };
       const row = (mode: Mode, label: string) => [
         { item: `model turn direct, ${label}`, value: msWithP90(results[mode].direct), versus: 'baseline' },
@@ -165,6 +217,11 @@ export const proxyBench: IBenchModule = {
             item: 'no-op on Jupyter (GET /aiev/config)',
             value: msWithP90(floor.jupyter),
             versus: `+${fmt(hop)} ms: Jupyter's request handling alone, the floor under the overhead`
+          },
+          {
+            item: 'server CPU per proxied turn',
+            value: `${fmt(keys.proxy_server_cpu_stream_ms)} ms stream, ${fmt(keys.proxy_server_cpu_whole_ms)} ms whole`,
+            versus: `${fmt(keys.proxy_server_cpu_noop_ms)} ms per no-op request (mean, main thread)`
           }
         ],
         details: { ...results, floor, conversation_bytes: JSON.stringify(messages).length, model: await model.stop() }

@@ -30,7 +30,7 @@ def _load_jupyter_server_extension(server_app):
     bridge = config.AievBridge(parent=server_app)
     settings = server_app.web_app.settings
     settings[config.SETTING] = bridge
-    settings[proxy.CLIENT_SETTING] = proxy.make_client(bridge)
+    proxy.open_client(server_app, bridge)
     settings[handlers.STORE_SETTING] = sessions.SessionStore(bridge.sessions_dir, server_app.root_dir)
     kernel_env.apply(server_app, bridge)
     handlers.setup_handlers(server_app.web_app)

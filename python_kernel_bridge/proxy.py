@@ -24,16 +24,30 @@ connection at once: the model server sees the disconnect and can stop generating
 The key never reaches the browser: it is only ever put in the upstream request, and every byte and header coming
 back is scrubbed of it (``KeyScrubber``, which holds back at most a chunk's tail that could begin the key).
 
-One ``httpx.AsyncClient`` per server (``CLIENT_SETTING``): a connection pool with keep-alive to the endpoint,
-``Accept-Encoding: identity`` so the bytes pass through as they are. Tornado's simple client spends ~0.5 ms less
-CPU per request on plain loopback HTTP, but opens a connection per request (measured over TLS on loopback: 2.9-3.8
-ms a request against 1.2-1.7 ms for httpx's kept-alive one, before the two network round trips a new connection to
-a remote endpoint costs) and cannot drop a request the model has not started answering when the browser leaves.
+One ``ModelClient`` per server (``CLIENT_SETTING``): an ``aiohttp.ClientSession`` whose pool keeps connections to
+the endpoint alive (TLS too: one connection for turn after turn), ``Accept-Encoding: identity`` so the bytes pass
+through as they are, no cookie jar, ``HTTP(S)_PROXY``/``NO_PROXY`` read once per host, certificates checked as the
+openai SDK checks them (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``). Cancelling a request closes its connection.
 
-Added latency (``bench/proxy.ts``, 2-core VM): +2.6-3.5 ms per model turn over calling the model directly, of
-which 0.7-0.8 ms is Jupyter's handling of any authenticated request (a no-op route); py-spy on the server puts the
-rest in httpx's upstream exchange (34% of its samples) and tornado's writing of the answer (21%), socket writes
-mostly; this module's own code is 1.4%.
+Why aiohttp: its request costs half of httpx's CPU. Against the scripted model on loopback, the same run taking
+turns (2-core VM shared with other work), CPU per request non-streaming / streaming (the 12 KB agent conversation):
+aiohttp 0.60 / 0.9 ms; tornado's curl client (pycurl) 0.76 / 1.0-1.1 ms, and tornado's clients cannot drop a request
+the model has not started answering; httpx 1.5 / 2.1-2.3 ms, 1.4 / 1.9-2.1 ms with HTTP/1.1 only, ``trust_env`` off
+and no retries; tornado's simple client 1.4 / 1.9-2.0 ms plus a new connection per request (over TLS on loopback 5.5
+ms a request against 1.2 ms for aiohttp's kept-alive one and 2.3 ms for httpx's). A hand-written asyncio exchange
+(no HTTP library, not a candidate) takes 0.26 / 0.3-0.4 ms. aiohttp's ``trust_env`` would add 0.65 ms a request (it
+reads the environment and ``~/.netrc`` each time), its cookie jar ~0.2 ms in the server: both are off.
+
+Added latency per model turn over calling the model directly (``bench/proxy.ts``, medians of 3 runs each, the httpx
+proxy and this one taking turns, load average ~7 on 2 cores): streaming +3.2-4.1 ms (httpx +3.6-5.3), non-streaming
++2.5-3.0 ms (httpx +3.1-4.4); the server's CPU per proxied turn 2.5-3.0 / 2.2-2.6 ms (httpx 4.3-5.7 / 2.9-4.3), of
+which 1.1-1.5 ms is Jupyter's own cost for any authenticated request (a no-op route). The goal of <= 1 ms is not
+met, and no upstream client can meet it here: with two scratch routes beside the proxy (3 runs, not kept), Jupyter
+answering the same request from memory (no upstream at all) adds +0.4-1.1 ms over the direct turn, and the
+hand-written exchange in place of aiohttp lands within 0.4 ms of aiohttp's turn, either side (+1.8-3.1 ms). The rest
+is the second loopback hop: the 12 KB request and the answer cross one more process. py-spy on the server: socket
+sends 31% of its busy samples (20% the request to the model, 11% the answer to the browser), Jupyter's request
+parsing, authentication and logging ~31%, aiohttp's own Python ~12%, this module ~3%.
 """
 
 from __future__ import annotations
@@ -41,15 +55,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import ssl
+import urllib.request
 
-import httpx
+import aiohttp
+import certifi
 import tornado
 from tornado.iostream import StreamClosedError
 from jupyter_server.base.handlers import APIHandler
+from yarl import URL
 
 from .config import SETTING, AievBridge
 
-#: Key in the tornado application settings: the server's ``httpx.AsyncClient``.
+#: Key in the tornado application settings: the server's ``ModelClient``.
 CLIENT_SETTING = "aiev_model_client"
 #: Request headers passed to the endpoint (besides the Authorization the proxy sets).
 FORWARDED = ("content-type", "accept", "openai-organization", "openai-project", "openai-beta", "idempotency-key")
@@ -63,11 +81,74 @@ _CONNECT_TIMEOUT = 15.0
 _DETAIL_CHARS = 500
 
 
-def make_client(bridge: AievBridge) -> httpx.AsyncClient:
-    """The pooled client the proxy forwards with."""
-    timeout = httpx.Timeout(bridge.request_timeout, connect=min(bridge.request_timeout, _CONNECT_TIMEOUT))
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=60)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, headers={"accept-encoding": "identity"})
+class ModelClient:
+    """The server's connection pool to the model endpoint (see the module doc): one ``aiohttp.ClientSession``,
+    opened on first use (aiohttp binds it to the running event loop, which does not run yet when the extension
+    loads)."""
+
+    def __init__(self, bridge: AievBridge):
+        wait = bridge.request_timeout  # for the answer to start, for each read, and for a free pooled connection
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=wait, sock_connect=min(wait, _CONNECT_TIMEOUT), sock_read=wait
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str | None], str | None] = {}
+
+    def request(self, method: str, url: str, body: bytes | None, headers: dict[str, str]):
+        """``await`` it for the response, then ``async with`` it (see ``aiohttp.ClientSession.request``)."""
+        target = URL(url, encoded=True)  # as the browser sent it: no re-quoting of the query
+        return self._open().request(method, target, data=body, headers=headers, proxy=self._proxy_for(target))
+
+    async def close(self) -> None:
+        """Close the pooled connections."""
+        if self._session is not None:
+            await self._session.close()
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=60, ssl=_ssl_context())
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, auto_decompress=False,
+                headers={"accept-encoding": "identity"}, skip_auto_headers=("content-type",),
+                # No cookies kept between requests; the proxy environment read here, once per host (trust_env
+                # would read it and ~/.netrc on every request: +0.65 ms of CPU each).
+                cookie_jar=aiohttp.DummyCookieJar(), trust_env=False,
+            )
+        return self._session
+
+    def _proxy_for(self, url: URL) -> str | None:
+        """The ``HTTP(S)_PROXY`` (or ``ALL_PROXY``) of the server's environment for ``url``, unless ``NO_PROXY``
+        exempts its host: what the openai SDK (httpx) would use."""
+        key = (url.scheme, url.host)
+        if key not in self._proxies:
+            proxies = urllib.request.getproxies()
+            bypass = url.host is not None and urllib.request.proxy_bypass(url.host)
+            self._proxies[key] = None if bypass else proxies.get(url.scheme) or proxies.get("all")
+        return self._proxies[key]
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """Certificates checked as the openai SDK (httpx) checks them: against ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``
+    when set, else certifi's bundle (not the system store, which some Python installs lack)."""
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def open_client(server_app, bridge: AievBridge) -> ModelClient:
+    """The server's ``ModelClient`` in its settings (``CLIENT_SETTING``), closed when the server shuts its
+    extensions down (a module extension has no shutdown hook of its own: ``cleanup_extensions`` is wrapped)."""
+    client = server_app.web_app.settings[CLIENT_SETTING] = ModelClient(bridge)
+    cleanup_extensions = server_app.cleanup_extensions
+
+    async def cleanup_then_close() -> None:
+        await cleanup_extensions()
+        await client.close()
+
+    server_app.cleanup_extensions = cleanup_then_close
+    return client
 
 
 class KeyScrubber:
@@ -144,6 +225,10 @@ def _transport_reason(error: Exception) -> str:
         if nxt is None:
             break
         cause = nxt
+    if isinstance(cause, ssl.SSLCertVerificationError):  # its errno (1) is OpenSSL's, not an OS error
+        return f"certificate verify failed: {cause.verify_message}"
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS error: {cause.reason or cause}"
     if isinstance(cause, OSError) and (cause.errno or cause.strerror):
         return (os.strerror(cause.errno) if cause.errno else cause.strerror).lower()
     return str(cause) or type(cause).__name__
@@ -169,10 +254,11 @@ class ModelProxyHandler(APIHandler):
 
     async def _proxy(self, method: str) -> None:
         bridge: AievBridge = self.settings[SETTING]
-        if bridge.endpoint is None:
+        endpoint = bridge.endpoint
+        if endpoint is None:
             body = error_body(bridge.message, "aiev_not_configured", "not_configured")
             return self._send_error(503, body, retry=False)
-        self._relay = asyncio.ensure_future(self._forward(method, bridge))
+        self._relay = asyncio.ensure_future(self._forward(method, bridge, endpoint))
         try:
             await self._relay
         except (asyncio.CancelledError, StreamClosedError):
@@ -180,52 +266,50 @@ class ModelProxyHandler(APIHandler):
                 raise
             self.log.info("aiev proxy: the browser disconnected; upstream request to %s closed", bridge.origin)
 
-    async def _forward(self, method: str, bridge: AievBridge) -> None:
-        client: httpx.AsyncClient = self.settings[CLIENT_SETTING]
+    async def _forward(self, method: str, bridge: AievBridge, endpoint: str) -> None:
+        client: ModelClient = self.settings[CLIENT_SETTING]
         headers = {name: self.request.headers[name] for name in FORWARDED if name in self.request.headers}
         if bridge.api_key:
             headers["authorization"] = f"Bearer {bridge.api_key}"
         query = self.request.query
-        url = bridge.endpoint + self.upstream_path + (f"?{query}" if query else "")
-        request = client.build_request(method, url, content=self.request.body or None, headers=headers)
+        url = endpoint + self.upstream_path + (f"?{query}" if query else "")
         try:
-            response = await client.send(request, stream=True)
-        except httpx.TimeoutException:
+            response = await client.request(method, url, self.request.body or None, headers)
+        except asyncio.TimeoutError:
             message = f"model endpoint {bridge.origin} did not answer within {bridge.request_timeout:g} s"
             return self._send_error(504, error_body(message, "upstream_timeout", "upstream_timeout"))
-        except httpx.TransportError as error:
+        except aiohttp.ClientError as error:
             message = f"model endpoint {bridge.origin} unreachable: {_transport_reason(error)}"
             return self._send_error(502, error_body(message, "upstream_unreachable", "upstream_unreachable"))
-        try:
+        async with response:  # back to the pool when read to its end, else (an error, Stop) closed
             await self._pass_back(response, bridge)
-        finally:
-            await response.aclose()
 
-    async def _pass_back(self, response: httpx.Response, bridge: AievBridge) -> None:
+    async def _pass_back(self, response: aiohttp.ClientResponse, bridge: AievBridge) -> None:
         scrubber = KeyScrubber(bridge.api_key)
         for name, value in response.headers.items():
+            name = name.lower()
             if name in PASSED_BACK or name.startswith("x-ratelimit-"):
                 self.set_header(name, scrubber.whole(value.encode()).decode())
         content_type = response.headers.get("content-type", "application/json")
         try:
-            if response.status_code >= 400:
-                body = scrubber.whole(await response.aread())
-                self.set_status(response.status_code)
-                return self.finish(json.dumps(upstream_error(response.status_code, body, bridge)))
-            self.set_status(response.status_code)
+            if response.status >= 400:
+                body = scrubber.whole(await response.read())
+                self.set_status(response.status)
+                return self.finish(json.dumps(upstream_error(response.status, body, bridge)))
+            self.set_status(response.status)
             if not content_type.startswith("text/event-stream"):
-                return self.finish(scrubber.whole(await response.aread()), set_content_type=content_type)
+                return self.finish(scrubber.whole(await response.read()), set_content_type=content_type)
             self.request.connection.stream.set_nodelay(True)  # each event out at once (no Nagle wait for an ACK)
             self.set_header("Cache-Control", "no-cache")
             self.set_header("X-Accel-Buffering", "no")  # a reverse proxy in front of Jupyter must not buffer it
             await self._relay_events(response, scrubber)
             self.write(scrubber.end())
-        except (httpx.TransportError, httpx.StreamError) as error:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
             self._cut(error, bridge, content_type)
             return None
         self.finish(set_content_type=content_type)
 
-    async def _relay_events(self, response: httpx.Response, scrubber: KeyScrubber) -> None:
+    async def _relay_events(self, response: aiohttp.ClientResponse, scrubber: KeyScrubber) -> None:
         """Each chunk written as it comes; the flush runs once the chunks already received are written (the next
         turn of the event loop, when reading more would wait for the network), so events that arrived together
         leave together, and a slow browser holds the relay back (the previous flush is awaited)."""
@@ -241,7 +325,7 @@ class ModelProxyHandler(APIHandler):
             flushed = self.flush()
             flushed.add_done_callback(lambda f: f.cancelled() or f.exception())  # a closed browser: seen elsewhere
 
-        async for chunk in response.aiter_raw():
+        async for chunk in response.content.iter_any():
             out = scrubber.feed(chunk)
             if not out:
                 continue
@@ -254,7 +338,7 @@ class ModelProxyHandler(APIHandler):
 
     def _cut(self, error: Exception, bridge: AievBridge, content_type: str) -> None:
         """The upstream failed after its headers: say so in the answer's own form."""
-        timed_out = isinstance(error, httpx.TimeoutException)
+        timed_out = isinstance(error, asyncio.TimeoutError)
         if timed_out:
             what, code = f"stopped sending for {bridge.request_timeout:g} s", "upstream_timeout"
         else:

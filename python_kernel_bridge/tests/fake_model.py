@@ -3,7 +3,7 @@ endpoint the bridge's proxy forwards to. The project's scripted model is TypeScr
 is its small Python counterpart for pytest.
 
 Each ``POST /v1/chat/completions`` (and ``GET /v1/models``) is recorded in ``model.requests`` (method, path,
-query, headers, body) and answered by the next entry of ``model.script``:
+query, headers, body, the client's address) and answered by the next entry of ``model.script``:
 
 - ``{"json": obj, "status"?: 200, "headers"?: {...}}``: that body;
 - ``{"events": [str, ...], "gate"?: asyncio.Event}``: ``text/event-stream``, each string sent as ``data: …``
@@ -15,17 +15,24 @@ query, headers, body) and answered by the next entry of ``model.script``:
 - ``{"hang": True}``: never answers (until the client disconnects).
 
 An exhausted script answers 500 (``script exhausted``).
+
+``FakeModel(tls=True)`` serves HTTPS with the self-signed certificate for 127.0.0.1 in ``tls/`` (``CERT``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+from pathlib import Path
 from typing import Any
 
 import tornado.web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
+
+#: The certificate ``FakeModel(tls=True)`` serves (self-signed, for 127.0.0.1; a client trusts it with this file).
+CERT = Path(__file__).parent / "tls" / "cert.pem"
 
 
 def completion(content: str, model: str = "fake-model") -> dict[str, Any]:
@@ -62,6 +69,7 @@ class _Handler(tornado.web.RequestHandler):
         self.model.requests.append({
             "method": self.request.method, "path": self.request.path, "query": self.request.query,
             "headers": dict(self.request.headers), "body": self.request.body,
+            "peer": self.request.connection.stream.socket.getpeername(),
         })
         if not self.model.script:
             self.set_status(500)
@@ -105,17 +113,23 @@ class _Handler(tornado.web.RequestHandler):
 
 
 class FakeModel:
-    """The server; ``base_url`` is ``http://127.0.0.1:<port>/v1``."""
+    """The server; ``base_url`` is ``http://127.0.0.1:<port>/v1`` (``https://`` with ``tls``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: bool = False) -> None:
         self.script: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.disconnected = asyncio.Event()
-        app = tornado.web.Application([(r"/v1/(?:chat/completions|models)", _Handler, {"model": self})])
+        # also as an HTTP proxy would be asked: ``POST http://<host>/v1/chat/completions``
+        routes = [(r"(?:http://[^/]+)?/v1/(?:chat/completions|models)", _Handler, {"model": self})]
+        app = tornado.web.Application(routes)
         sockets = bind_sockets(0, "127.0.0.1")
         self.port = sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self._server = HTTPServer(app)
+        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/v1"
+        context = None
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(CERT, CERT.with_name("key.pem"))
+        self._server = HTTPServer(app, ssl_options=context)
         self._server.add_sockets(sockets)
 
     def stop(self) -> None:

@@ -10,15 +10,21 @@ import socket
 import httpx
 import pytest
 
-from .fake_model import FakeModel, completion, stream_of
+from .fake_model import CERT, FakeModel, completion, stream_of
 
 KEY = "sk-test-0123456789abcdefXYZ"
 CHAT = ("aiev", "llm", "v1", "chat", "completions")
 
 
 @pytest.fixture
-def model(jp_asyncio_loop):
-    fake = FakeModel()
+def model_tls():
+    """Whether the model endpoint serves HTTPS (parametrize to change)."""
+    return False
+
+
+@pytest.fixture
+def model(jp_asyncio_loop, model_tls):
+    fake = FakeModel(tls=model_tls)
     yield fake
     fake.stop()
 
@@ -137,6 +143,59 @@ async def test_stream_is_passed_chunk_by_chunk(browser, model):
                 gate.set()
     assert b"".join(received) == "".join(f"data: {e}\n\n" for e in events).encode()
     assert model.requests[0]["body"] == chat_body(True)
+
+
+async def test_one_upstream_connection_carries_turn_after_turn(browser, model):
+    """Keep-alive to the endpoint: a connection per turn would cost a remote endpoint two more network round trips
+    (TCP, and TLS on top) every turn."""
+    model.script.extend([{"json": completion("a")}, {"events": stream_of("b")}, {"json": completion("c")}])
+    async with browser:
+        for stream in (False, True, False):
+            assert (await browser.post("/".join(CHAT), content=chat_body(stream))).status_code == 200
+    assert len(model.requests) == 3 and len({r["peer"] for r in model.requests}) == 1
+
+
+@pytest.mark.parametrize("model_tls", [True])
+async def test_tls_endpoint_kept_alive_and_its_certificate_checked(browser, model, model_tls, monkeypatch):
+    """HTTPS to the endpoint, its certificate trusted through ``SSL_CERT_FILE``; one TLS connection for all turns."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(CERT))
+    model.script.extend([{"json": completion("a")}, {"events": stream_of("b")}, {"json": completion("c")}])
+    async with browser:
+        for stream in (False, True, False):
+            response = await browser.post("/".join(CHAT), content=chat_body(stream))
+            assert response.status_code == 200 and KEY not in response.text
+    assert len(model.requests) == 3 and len({r["peer"] for r in model.requests}) == 1
+
+
+@pytest.mark.parametrize("model_tls", [True])
+async def test_an_untrusted_certificate_is_a_502_that_says_so(browser, model, model_tls, monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    async with browser:
+        response = await browser.post("/".join(CHAT), content=chat_body(False))
+    assert response.status_code == 502 and not model.requests
+    message = response.json()["error"]["message"]
+    origin = f"https://127.0.0.1:{model.port}"
+    assert message == f"model endpoint {origin} unreachable: certificate verify failed: self-signed certificate"
+
+
+async def test_the_servers_proxy_environment_is_honoured(jp_serverapp, browser, model, monkeypatch):
+    """``HTTP_PROXY`` (the model server plays the proxy) and ``NO_PROXY``, as the openai SDK reads them."""
+    from python_kernel_bridge.config import SETTING
+
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{model.port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    model.script.extend([{"json": completion("direct")}, {"json": completion("proxied")}])
+    async with browser:
+        direct = await browser.post("/".join(CHAT), content=chat_body(False))
+        jp_serverapp.web_app.settings[SETTING].base_url = "http://models.example/v1"
+        proxied = await browser.post("/".join(CHAT), content=chat_body(False))
+    assert direct.json() == completion("direct") and proxied.json() == completion("proxied")
+    assert [r["path"] for r in model.requests] == ["/v1/chat/completions", "http://models.example/v1/chat/completions"]
+    assert model.requests[1]["headers"]["Authorization"] == f"Bearer {KEY}"
 
 
 @pytest.mark.parametrize("request_timeout", [120.0])  # longer than the waits below
