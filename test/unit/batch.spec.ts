@@ -1,4 +1,5 @@
 /** `aiev batch`'s pure parts: task lines, pass@k, the summary, the verify gate's verdict and feedback. */
+import { mayHaveInstalled } from '../../src/agent/environment';
 import { gateFeedback, replayPassed } from '../../src/agent/verifyGate';
 import { parseBatchFormats } from '../../src/batch/exports';
 import { IRolloutResult, latestResults, passAtK, summarize, summaryTable } from '../../src/batch/summary';
@@ -141,5 +142,14 @@ describe('the verify gate', () => {
     expect(text).toContain("Test 1 raised NameError: name 'sq' is not defined\nThe test:\nassert sq(3) == 9");
     expect(text).toContain('It did not pass');
     expect(text).toMatch(/then give your final answer again\.$/);
+  });
+});
+
+describe('the packages after a session', () => {
+  it('are scanned again only when executed code could have installed something', () => {
+    expect(mayHaveInstalled(['x = 1 + 1', 'print(x)'])).toBe(false);
+    expect(mayHaveInstalled(['%pip install six'])).toBe(true);
+    expect(mayHaveInstalled(['!ls'])).toBe(true);
+    expect(mayHaveInstalled(['import subprocess, sys\nsubprocess.run([sys.executable, "-m", "pip", "install", "six"])'])).toBe(true);
   });
 });
