@@ -25,13 +25,13 @@ def _jupyter_server_extension_points():
 
 def _load_jupyter_server_extension(server_app):
     """Configure the bridge on ``server_app`` and register its routes (see the module doc)."""
-    from . import config, handlers, kernel_env, nodelay, proxy, sessions
+    from . import collection, config, handlers, kernel_env, nodelay, proxy
 
     bridge = config.AievBridge(parent=server_app)
     settings = server_app.web_app.settings
     settings[config.SETTING] = bridge
     proxy.open_client(server_app, bridge)
-    settings[handlers.STORE_SETTING] = sessions.SessionStore(bridge.sessions_dir, server_app.root_dir)
+    settings[handlers.STORE_SETTING] = collection.open_store(bridge, server_app.root_dir, server_app.log)
     kernel_env.apply(server_app, bridge)
     handlers.setup_handlers(server_app.web_app)
     nodelay.apply(server_app)

@@ -10,7 +10,11 @@ falls back to the server's environment at that moment:
   kept in this object's memory only (never in a trait, a log line, a response or a kernel's environment);
 - ``hidden_env_vars``: more variable names kernels must not inherit (``kernel_env.py``);
 - ``request_timeout``: seconds the proxy waits for the model (600; the connect phase at most 15 of them);
-- ``sessions_dir``: the session store's folder (``<root_dir>/.aiev/sessions``).
+- ``sessions_dir``: the session store's folder (``<root_dir>/.aiev/sessions``);
+- ``collection_dir``: a classroom's collection folder (none): when set, sessions are saved in
+  ``<collection_dir>/<user>/`` instead, ``<user>`` being ``collection_user`` (``JUPYTERHUB_USER``, else the
+  server's OS user); ``collection_required``: when that folder cannot be written, sessions are refused
+  (503) instead of falling back to ``sessions_dir``.
 
 ``public_state()`` is the body of ``GET /aiev/config``: what is configured, never the key nor the base URL's path,
 query or credentials.
@@ -18,10 +22,11 @@ query or credentials.
 
 from __future__ import annotations
 
+import getpass
 import os
 from urllib.parse import urlsplit
 
-from traitlets import Float, List, Unicode, default
+from traitlets import Bool, Float, List, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 #: Key in the tornado application settings: this server's ``AievBridge``.
@@ -71,6 +76,27 @@ class AievBridge(LoggingConfigurable):
         "Default: .aiev/sessions under the server's root_dir."
     ).tag(config=True)
 
+    collection_dir = Unicode(
+        help="Classroom collection folder, shared by every user's server (e.g. on the hub's shared disk): each "
+        "user's sidebar sessions are saved in <collection_dir>/<user>/ as they grow, and the sidebar says so. "
+        "Default: none (sessions stay in sessions_dir). `aiev report <collection_dir>` summarises it."
+    ).tag(config=True)
+
+    collection_required = Bool(
+        False,
+        help="With collection_dir: refuse to save sessions (HTTP 503, shown in the sidebar) when the user's "
+        "collection folder cannot be written, instead of falling back to sessions_dir.",
+    ).tag(config=True)
+
+    collection_user = Unicode(
+        help="The name this server's sessions are collected under. Default: JUPYTERHUB_USER (a hub's single-user "
+        "server), else the name of the user the server runs as."
+    ).tag(config=True)
+
+    @default("collection_user")
+    def _collection_user_default(self) -> str:
+        return os.environ.get("JUPYTERHUB_USER", "").strip() or getpass.getuser()
+
     @default("base_url")
     def _base_url_default(self) -> str:
         return os.environ.get("OPENAI_BASE_URL", "").strip()
@@ -86,6 +112,8 @@ class AievBridge(LoggingConfigurable):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        #: Where sessions are collected (``collection.py``): None when collection is off; set when the server loads.
+        self.collection: dict | None = None
         #: The API key (empty: none), read once; deliberately not a trait, so config dumps never show it.
         self.api_key = os.environ.get(self.api_key_env, "").strip() if self.api_key_env else ""
 
@@ -137,4 +165,5 @@ class AievBridge(LoggingConfigurable):
             "key_set": bool(self.api_key),
             "key_env": self.api_key_env,
             "message": self.message,
+            "collection": self.collection,
         }

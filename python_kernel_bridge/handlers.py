@@ -18,6 +18,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from . import __version__, gateway_nodelay, nodelay, proxy
+from .collection import CollectionUnavailable
 from .config import SETTING as BRIDGE_SETTING
 from .kernel_env import scrubbed_environ
 from .replay import ReplayStartError
@@ -112,7 +113,10 @@ class SessionsHandler(APIHandler):
 
     @property
     def store(self) -> SessionStore:
-        return self.settings[STORE_SETTING]
+        store = self.settings[STORE_SETTING]
+        if store is None:  # collection required and unavailable (collection.py)
+            raise CollectionUnavailable(self.settings[BRIDGE_SETTING].collection["message"])
+        return store
 
     def _body(self):
         try:
@@ -125,6 +129,7 @@ class SessionListHandler(SessionsHandler):
     """``GET /aiev/sessions[?notebook=PATH]``: ``{"sessions": [summary, ...]}``, newest first."""
 
     @tornado.web.authenticated
+    @answers_session_errors
     def get(self):
         notebook = self.get_query_argument("notebook", None)
         self.finish(json.dumps({"sessions": self.store.list(notebook)}))

@@ -27,6 +27,19 @@ export interface IBridgeConfig {
   key_env: string;
   /** The user-facing reason when not configured, saying what to set; null when configured. */
   message: string | null;
+  /** Classroom collection (python_kernel_bridge/collection.py); null when it is off. */
+  collection?: IBridgeCollection | null;
+}
+
+/** Where a classroom's server collects this user's sessions. */
+export interface IBridgeCollection {
+  /** The name the sessions are collected under. */
+  user: string;
+  required: boolean;
+  /** Sessions are being saved in the collection folder. */
+  active: boolean;
+  /** Why they are not, when not. */
+  message: string | null;
 }
 
 /** A saved session as the bridge's session store lists it. */

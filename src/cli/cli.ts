@@ -3,6 +3,7 @@ import { BATCH_USAGE, batchCommand } from './batch';
 import { UsageError } from './connect';
 import { EXPORT_USAGE, exportCommand } from './export';
 import { HARVEST_USAGE, harvestCommand } from './harvest';
+import { REPORT_USAGE, reportCommand } from './report';
 import { RUN_USAGE, runCommand } from './run';
 import { VERIFY_USAGE, verifyCommand } from './verify';
 
@@ -18,7 +19,8 @@ const COMMANDS: Record<string, ICommand> = {
   batch: { summary: 'Run a task suite: k rollouts per task, verified, pass@k', usage: BATCH_USAGE, run: batchCommand },
   verify: { summary: "Replay a record's final notebook in a fresh kernel and give a verdict", usage: VERIFY_USAGE, run: verifyCommand },
   export: { summary: 'Project one record to a training format (secrets scrubbed)', usage: EXPORT_USAGE, run: exportCommand },
-  harvest: { summary: 'Turn records and executed notebooks into one dataset', usage: HARVEST_USAGE, run: harvestCommand }
+  harvest: { summary: 'Turn records and executed notebooks into one dataset', usage: HARVEST_USAGE, run: harvestCommand },
+  report: { summary: "Summarise a classroom's collection folder (table, JSON, HTML)", usage: REPORT_USAGE, run: reportCommand }
 };
 
 const USAGE = `Usage: aiev <command> [options]

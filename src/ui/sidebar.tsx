@@ -3,7 +3,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import type { ISessionSummary } from '../tokens';
+import type { IBridgeCollection, ISessionSummary } from '../tokens';
 import { baseName, ErrorBanner, HistoryList, IStatusLineProps, PromptBox, ReadOnlyBanner, StatusLine } from './controls';
 import type { AievModel } from './model';
 import type { TranscriptItem } from './transcript';
@@ -31,6 +31,8 @@ export interface ISidebarViewProps extends ISidebarActions {
   modelLabel: string | null;
   /** What to set on the server when no model endpoint is configured there. */
   setupMessage: string | null;
+  /** That the server collects the sessions for a teacher (or why it cannot), when it is a classroom's. */
+  collectionNotice: string | null;
   items: TranscriptItem[];
   /** Identifies the conversation shown (its record id, else its notebook). */
   conversationKey: string;
@@ -65,6 +67,11 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
       {props.setupMessage && (
         <div className="jp-aiev-Setup" role="status">
           {props.setupMessage}
+        </div>
+      )}
+      {props.collectionNotice && (
+        <div className="jp-aiev-Collection" role="note">
+          {props.collectionNotice}
         </div>
       )}
       <HistoryList
@@ -105,6 +112,17 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
       />
     </>
   );
+}
+
+/** The sidebar's line about classroom collection; null when the server collects nothing. */
+export function collectionNotice(collection: IBridgeCollection | null | undefined, trans: TranslationBundle): string | null {
+  if (!collection) {
+    return null;
+  }
+  if (!collection.active) {
+    return collection.message;
+  }
+  return trans.__('Collection is on: every session here is saved for your teacher under the name %1.', collection.user);
 }
 
 /** The agent sidebar: a view of `AievModel`, holding no state of its own. */
@@ -156,6 +174,7 @@ export class AievSidebar extends ReactWidget {
         notebookPath={model.notebookPath}
         modelLabel={config?.configured ? `${model.settings.model || config.default_model || '?'} @ ${config.base_url_host}` : null}
         setupMessage={config && !config.configured ? config.message || this._trans.__('No model is configured on the Jupyter server.') : null}
+        collectionNotice={collectionNotice(config?.collection, this._trans)}
         items={session ? session.transcript() : []}
         conversationKey={session?.id ?? session?.notebookPath ?? ''}
         readOnly={session?.phase === 'readonly' ? session.summary : null}

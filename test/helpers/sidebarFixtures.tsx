@@ -42,8 +42,8 @@ export async function settle(): Promise<void> {
 }
 
 /** The element with ARIA `role` and accessible name `name` (aria-label, else text), or null. */
-export function byRole(root: ParentNode, role: 'button' | 'textbox' | 'alert' | 'status' | 'log', name: string | RegExp): HTMLElement | null {
-  const selector = { button: 'button', textbox: 'textarea, input[type="text"]', alert: '[role="alert"]', status: '[role="status"]', log: '[role="log"]' }[role];
+export function byRole(root: ParentNode, role: 'button' | 'textbox' | 'alert' | 'status' | 'log' | 'note', name: string | RegExp): HTMLElement | null {
+  const selector = { button: 'button', textbox: 'textarea, input[type="text"]', alert: '[role="alert"]', status: '[role="status"]', log: '[role="log"]', note: '[role="note"]' }[role];
   for (const element of Array.from(root.querySelectorAll<HTMLElement>(selector))) {
     const accessible = (element.getAttribute('aria-label') ?? element.textContent ?? '').trim();
     if (typeof name === 'string' ? accessible === name : name.test(accessible)) {

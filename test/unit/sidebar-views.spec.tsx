@@ -8,7 +8,7 @@ import type { ISessionSummary } from '../../src/tokens';
 import { AutoScroller } from '../../src/ui/autoscroll';
 import { formatElapsed, HistoryList, StatusLine } from '../../src/ui/controls';
 import { AievModel, IAievHost } from '../../src/ui/model';
-import { AievSidebar, ISidebarViewProps, SidebarView } from '../../src/ui/sidebar';
+import { AievSidebar, collectionNotice, ISidebarViewProps, SidebarView } from '../../src/ui/sidebar';
 import { buildTranscript, IDLE } from '../../src/ui/transcript';
 import { byRole, click, makeRendermime, press, render, sessionSteps, trans, typeInto } from '../helpers/sidebarFixtures';
 
@@ -26,6 +26,7 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       notebookPath: 'work/analysis.ipynb',
       modelLabel: 'gpt-x @ api.example.com',
       setupMessage: null,
+      collectionNotice: null,
       items: [],
       conversationKey: 'c1',
       readOnly: null,
@@ -123,6 +124,17 @@ describe('SidebarView', () => {
     const view = render(<SidebarView {...p} />);
     expect(byRole(view.container, 'status', message)).not.toBeNull();
     view.unmount();
+  });
+
+  it('says when the server collects the sessions for a teacher, or why it cannot', () => {
+    expect(collectionNotice(null, trans)).toBeNull();
+    const on = collectionNotice({ user: 'alice', required: true, active: true, message: null }, trans)!;
+    const { props: p } = props({ collectionNotice: on });
+    const view = render(<SidebarView {...p} />);
+    expect(byRole(view.container, 'note', /Collection is on: .* under the name alice/)).not.toBeNull();
+    view.unmount();
+    const off = { user: 'alice', required: false, active: false, message: 'Session collection is off: cannot write to /c/alice; sessions stay on this server' };
+    expect(collectionNotice(off, trans)).toBe(off.message);
   });
 
   it('shows the error as an alert that can be dismissed', () => {

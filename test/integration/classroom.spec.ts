@@ -1,0 +1,129 @@
+/**
+ * Classroom collection end to end: two students' real Jupyter servers (two identities) share one collection
+ * folder; each runs sidebar sessions (the sidebar's own pieces: `BridgeLogSink`, the bridge's model proxy, the
+ * record put on the server) against the scripted model; each session lands in its student's folder as it
+ * grows; neither server's routes reach the other's sessions; `aiev report` counts both students.
+ */
+import { execFileSync } from 'child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+import { ContentsManager } from '@jupyterlab/services';
+
+import { AgentSession } from '../../src/agent/session';
+import { runSource } from '../../src/agent/source';
+import { ChatClient } from '../../src/llm/client';
+import { HeadlessNotebookDriver } from '../../src/notebook/headless';
+import type { IClassroomReport } from '../../src/report/classroom';
+import { bridgeFetch, BridgeClient, BridgeResponseError, modelProxyUrl } from '../../src/request';
+import { BridgeLogSink } from '../../src/ui/logSink';
+import { ITestServer, startTestServer } from '../helpers/jupyter';
+import { IScriptedModel, ScriptEntry, startScriptedModel } from '../scripted-model/server';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'aiev.cjs');
+const execute = (code: string) => ({ toolCalls: [{ name: 'execute_cell', arguments: { code } }] });
+const answer = (text: string) => ({ toolCalls: [{ name: 'final_answer', arguments: { answer: text } }] });
+
+/** A sidebar session on `server`'s notebook `path`: one question, run to its final answer, then closed. */
+async function sidebarSession(server: ITestServer, path: string, question: string): Promise<string> {
+  const client = new BridgeClient(server.settings);
+  const driver = await HeadlessNotebookDriver.open({ settings: server.settings, path, interruptGraceMs: 5000 });
+  const sink = new BridgeLogSink({ client });
+  const session = await AgentSession.start({
+    driver,
+    client: new ChatClient({ baseURL: modelProxyUrl(server.settings), apiKey: 'kept-on-the-server', model: 'scripted', stream: true, fetch: bridgeFetch(server.settings), maxRetries: 0 }),
+    sink,
+    source: runSource({ app: 'jupyterlab-aiev/lab', appVersion: '0', model: 'scripted', baseUrl: 'http://model', toolMode: 'native', stream: true, notebookPath: path }),
+    toolMode: 'native',
+    maxSteps: 6,
+    prompt: question,
+    save: record => client.putRecord(record.id, record)
+  });
+  try {
+    expect((await session.send(question)).reason).toBe('final_answer');
+    return session.id;
+  } finally {
+    await session.close();
+    await sink.flush();
+    sink.dispose();
+    await driver.dispose();
+  }
+}
+
+describe('classroom collection: two students, one collection folder, aiev report', () => {
+  let folder: string;
+  let model: IScriptedModel;
+  const servers: Record<string, ITestServer> = {};
+
+  beforeAll(async () => {
+    execFileSync(join(ROOT, '.venv', 'bin', 'jlpm'), ['build:cli'], { cwd: ROOT, stdio: 'ignore' });
+    folder = mkdtempSync(join(tmpdir(), 'aiev-class-'));
+    // Alice: an error, then its fix, then the answer; a second session on another notebook. Bob: one answer.
+    const script: ScriptEntry[] = [
+      execute('import math\nprint(math.sqrt(-1))'),
+      execute('import cmath\nprint(cmath.sqrt(-1))'),
+      answer('1j'),
+      execute('print(sum(range(10)))'),
+      answer('45'),
+      execute('print(2 ** 10)'),
+      answer('1024')
+    ];
+    model = await startScriptedModel(script);
+    for (const student of ['alice', 'bob']) {
+      const env = { JUPYTERHUB_USER: student, OPENAI_BASE_URL: model.baseUrl, AIEV_MODEL: 'scripted', OPENAI_API_KEY: 'class-key-0123456789' };
+      servers[student] = await startTestServer(env, [`--AievBridge.collection_dir=${folder}`]);
+      await new ContentsManager({ serverSettings: servers[student].settings }).save('week1', { type: 'directory' });
+    }
+  }, 120000);
+  afterAll(async () => {
+    await Promise.all(Object.values(servers).map(server => server.stop()));
+    await model?.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('saves each student\'s sessions under their name, keeps them apart, and the report counts both', async () => {
+    const alice = new BridgeClient(servers.alice.settings);
+    const bob = new BridgeClient(servers.bob.settings);
+    expect((await alice.config()).collection).toEqual({ user: 'alice', required: false, active: true, message: null });
+
+    const a1 = await sidebarSession(servers.alice, 'week1/roots.ipynb', 'What is the square root of -1?');
+    const a2 = await sidebarSession(servers.alice, 'week1/sums.ipynb', 'Sum 0..9');
+    const b1 = await sidebarSession(servers.bob, 'week1/roots.ipynb', 'What is 2 to the 10th?');
+
+    const files = (student: string) => readdirSync(join(folder, student)).filter(name => !name.startsWith('.')).sort();
+    expect(files('alice')).toEqual([a1, a2].flatMap(id => [`${id}.aiev.events.jsonl`, `${id}.aiev.json`]).sort());
+    expect(files('bob')).toEqual([`${b1}.aiev.events.jsonl`, `${b1}.aiev.json`]);
+
+    // Each server lists only its student's sessions and cannot read the other's by id.
+    expect((await alice.sessions('week1/roots.ipynb')).map(s => s.id)).toEqual([a1]);
+    expect((await bob.sessions('week1/roots.ipynb')).map(s => s.id)).toEqual([b1]);
+    await expect(alice.events(b1)).rejects.toBeInstanceOf(BridgeResponseError);
+    await expect(bob.events(a1)).rejects.toMatchObject({ response: { status: 404 } });
+    await expect(bob.deleteSession(a1)).rejects.toMatchObject({ response: { status: 404 } });
+    expect(files('alice')).toHaveLength(4);
+
+    // The teacher's report over the folder as it is.
+    const out = join(folder, '..', `${process.pid}-report`);
+    const table = execFileSync(process.execPath, [CLI, 'report', folder, '--out', `${out}.html`, '--json', `${out}.json`], { encoding: 'utf8' });
+    const report: IClassroomReport = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    expect(report.students).toEqual(['alice', 'bob']);
+    expect(report.notebooks).toEqual(['week1/roots.ipynb', 'week1/sums.ipynb']);
+    const row = (student: string, notebook: string) => report.rows.find(r => r.student === student && r.notebook === notebook)!;
+    expect(row('alice', 'week1/roots.ipynb')).toMatchObject({ sessions: 1, questions: 1, turns: 3, errors: 1, fixes: 1 });
+    expect(row('alice', 'week1/sums.ipynb')).toMatchObject({ sessions: 1, questions: 1, turns: 2, errors: 0, fixes: 0 });
+    expect(row('bob', 'week1/roots.ipynb')).toMatchObject({ sessions: 1, questions: 1, turns: 2, errors: 0 });
+    expect(report.per_student.map(r => [r.student, r.sessions])).toEqual([['alice', 2], ['bob', 1]]);
+    expect(report.errors_by_type).toEqual({ ValueError: 1 });
+    expect(report.turns_histogram).toMatchObject({ '2': 2, '3-5': 1 });
+    expect(row('alice', 'week1/roots.ipynb').seconds).toBeGreaterThan(0);
+    expect(table).toMatch(/^alice +week1\/roots\.ipynb +1 +1 +3 +1 +1 /m);
+    expect(table).toContain('2 students, 2 notebooks, 3 sessions');
+    const html = readFileSync(`${out}.html`, 'utf8');
+    expect(html).toContain('aria-label="Verdicts per student"');
+    expect(html).toContain('<td>bob</td>');
+    rmSync(`${out}.html`);
+    rmSync(`${out}.json`);
+  }, 240000);
+});
