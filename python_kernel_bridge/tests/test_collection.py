@@ -18,6 +18,14 @@ def collection(tmp_path):
     return tmp_path / "class"
 
 
+@pytest.fixture
+def blocker(tmp_path):
+    """A file where the collection folder should be: the folder cannot be made."""
+    path = tmp_path / "not-a-folder"
+    path.write_text("a file where the collection folder should be")
+    return path
+
+
 async def config(jp_fetch) -> dict:
     return json.loads((await jp_fetch("aiev", "config")).body)
 
@@ -55,9 +63,7 @@ class TestCollected:
 
 class TestRequiredButUnwritable:
     @pytest.fixture
-    def aiev_config(self, tmp_path):
-        blocker = tmp_path / "not-a-folder"
-        blocker.write_text("a file where the collection folder should be")
+    def aiev_config(self, blocker):
         return {"AievBridge": {"collection_dir": str(blocker), "collection_user": "alice",
                                "collection_required": True}}
 
@@ -74,9 +80,7 @@ class TestRequiredButUnwritable:
 
 class TestOptionalButUnwritable:
     @pytest.fixture
-    def aiev_config(self, tmp_path):
-        blocker = tmp_path / "not-a-folder"
-        blocker.write_text("x")
+    def aiev_config(self, blocker, tmp_path):
         return {"AievBridge": {"collection_dir": str(blocker), "collection_user": "alice",
                                "sessions_dir": str(tmp_path / "personal")}}
 

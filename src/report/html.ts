@@ -58,7 +58,7 @@ function legend(): string {
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#212121}
 h1{font-size:20px}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse}th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}
-th:nth-child(-n+2),td:nth-child(-n+2),td.packages{text-align:left}
+th:nth-child(-n+2),td:nth-child(-n+2),th:nth-child(12),td.packages{text-align:left}
 figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:4px}svg text{font-size:12px;fill:#212121}
 .charts{display:flex;flex-wrap:wrap;gap:24px}.legend span{margin-right:12px}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px}.muted{color:#757575}`;
