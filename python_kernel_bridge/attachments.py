@@ -116,3 +116,32 @@ def stage_attachments(
         {"path": a.get("path"), "status": stage_one(a.get("path"), a.get("sha256"), attachments_dir, workdir)}
         for a in attachments
     ]
+
+
+#: Caps on what ``find_attachments`` hashes (as ``src/trace/attachments.ts``): one file, all of them.
+MAX_FILE_BYTES = 100 * 1024 * 1024
+MAX_TOTAL_BYTES = 500 * 1024 * 1024
+
+
+def find_attachments(folder: str, names: list[Any], modified_before: float | None = None) -> list[dict[str, str]]:
+    """The attachments ``{path, sha256}`` of a session working in ``folder``: each of ``names`` that is a safe
+    relative path naming a regular file whose real path stays in ``folder`` (no link leads out), not modified at
+    or after ``modified_before`` (epoch seconds: written by the session itself), within the size caps; sorted by
+    path, each once. Names that are not such files are left out; nothing is ever written."""
+    root = os.path.realpath(folder)
+    found: list[dict[str, str]] = []
+    budget = MAX_TOTAL_BYTES
+    for name in sorted({n for n in names if safe_relative(n)}):
+        source = os.path.realpath(os.path.join(root, name))
+        if not _inside(root, source) or source == root:
+            continue
+        try:
+            stat = os.stat(source)
+            fresh = modified_before is not None and stat.st_mtime >= modified_before
+            if not os.path.isfile(source) or fresh or stat.st_size > min(MAX_FILE_BYTES, budget):
+                continue
+            found.append({"path": os.path.normpath(name).replace(os.sep, "/"), "sha256": _hash(source)})
+            budget -= stat.st_size
+        except OSError:
+            continue
+    return found

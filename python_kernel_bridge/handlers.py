@@ -6,10 +6,13 @@ Thin handlers over the modules that do the work: ``status`` and ``verify`` (``ve
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import os
 import platform
 import sys
+import time
 
 import tornado
 from jupyter_client.kernelspec import NoSuchKernel
@@ -18,6 +21,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from . import __version__, gateway_nodelay, nodelay, proxy
+from .attachments import find_attachments, safe_relative
 from .collection import CollectionUnavailable
 from .config import SETTING as BRIDGE_SETTING
 from .kernel_env import scrubbed_environ
@@ -34,7 +38,8 @@ class StatusHandler(APIHandler):
     """``GET /aiev/status``: the bridge's version and the server's Python, for the sidebar's health line, whether
     this server sets TCP_NODELAY on kernel websockets (``kernel_nodelay``; clients of a server without it ack every
     frame instead, see ``nodelay.py``) and whether its kernels run on a kernel gateway (``gateway``: their websockets
-    then speak only the legacy protocol, and ``/aiev/verify`` would replay on this server's machine, not there)."""
+    then speak only the legacy protocol, and ``/aiev/verify`` would replay on this server's machine, not there), and
+    its clock (``time_ms``: a sidebar session's start by the clock its files are stamped with)."""
 
     @tornado.web.authenticated
     def get(self):
@@ -47,6 +52,7 @@ class StatusHandler(APIHandler):
                     "executable": sys.executable,
                     "kernel_nodelay": bool(self.settings.get(nodelay.SETTING, False)),
                     "gateway": bool(self.settings.get(gateway_nodelay.GATEWAY_SETTING, False)),
+                    "time_ms": int(time.time() * 1000),
                 }
             )
         )
@@ -57,9 +63,10 @@ class VerifyHandler(APIHandler):
     server's event loop) and answers the ``verification`` block. Query: ``timeout`` (s per cell, default 120),
     ``kernel`` (default: the notebook's kernelspec). 400: invalid JSON, not a sample, bad query, unknown kernel.
 
-    No attachments folder: the server never reads a path named by a request, so each of ``task.attachments``
-    comes out ``missing`` in ``replay.attachments`` (a cell reading one fails). Verify such samples with
-    ``python -m python_kernel_bridge verify`` next to their files (or ``--attachments-dir``)."""
+    The task's attachments are copied from the folder of the sample's ``source.notebook_path`` on this server (a
+    sidebar session's notebook; ``notebook_folder`` checks it stays under the server's root), each only when its
+    bytes hash to the recorded sha256; without a notebook path each comes out ``missing`` (a cell reading one
+    fails): verify such samples with ``python -m python_kernel_bridge verify --attachments-dir``."""
 
     def _fail(self, code: int, message: str) -> None:
         self.log.warning("aiev verify: %d %s", code, message)
@@ -79,11 +86,49 @@ class VerifyHandler(APIHandler):
             return self._fail(400, "timeout must be a number of seconds")
         kernel = self.get_query_argument("kernel", None) or None
         env = scrubbed_environ(self.settings[BRIDGE_SETTING])  # the replay's kernel, like this server's kernels
+        source = sample.get("source") if isinstance(sample.get("source"), dict) else {}
+        folder = notebook_folder(self.settings["server_root_dir"], source.get("notebook_path"))
         try:
-            block = await averify_sample(sample, timeout=timeout, kernel_name=kernel, env=env)
+            block = await averify_sample(sample, timeout=timeout, kernel_name=kernel, env=env, attachments_dir=folder)
         except ReplayStartError as exc:
             return self._fail(400 if isinstance(exc.__cause__, NoSuchKernel) else 500, str(exc))
         self.finish(json.dumps(block))
+
+
+def notebook_folder(root_dir: str, notebook_path) -> str | None:
+    """The real folder of the notebook ``notebook_path`` (a server path) under ``root_dir``; None when it is not a
+    safe relative path or its folder is not a folder under the root (no link leads out)."""
+    if not isinstance(notebook_path, str) or not safe_relative(notebook_path.strip("/")):
+        return None
+    root = os.path.realpath(os.path.expanduser(root_dir))
+    folder = os.path.realpath(os.path.join(root, os.path.dirname(notebook_path.strip("/"))))
+    inside = folder == root or folder.startswith(root.rstrip(os.sep) + os.sep)
+    return folder if inside and os.path.isdir(folder) else None
+
+
+class AttachmentsHandler(APIHandler):
+    """``POST /aiev/attachments``: body ``{"notebook_path", "names": [...], "modified_before"?}`` (names relative to
+    the notebook's folder, ``modified_before`` epoch milliseconds); answers ``{"attachments": [{path, sha256}]}``,
+    the names that are files there (``attachments.find_attachments``): the sidebar's record lists what the replay
+    will copy. 400 for a bad body or a notebook path outside the server's root."""
+
+    @tornado.web.authenticated
+    async def post(self):
+        try:
+            body = json.loads(self.request.body or b"")
+        except ValueError as exc:
+            raise tornado.web.HTTPError(400, f"invalid JSON body: {exc}") from None
+        names = body.get("names") if isinstance(body, dict) else None
+        before = body.get("modified_before") if isinstance(body, dict) else None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(names) > 10000:
+            raise tornado.web.HTTPError(400, "'names' must be a list of strings")
+        if before is not None and (not isinstance(before, (int, float)) or isinstance(before, bool)):
+            raise tornado.web.HTTPError(400, "'modified_before' must be epoch milliseconds")
+        folder = notebook_folder(self.settings["server_root_dir"], body.get("notebook_path"))
+        if folder is None:
+            raise tornado.web.HTTPError(400, "'notebook_path' must be a notebook path under the server's root")
+        found = await asyncio.to_thread(find_attachments, folder, names, None if before is None else before / 1000)
+        self.finish(json.dumps({"attachments": found}))
 
 
 class ConfigHandler(APIHandler):
@@ -187,6 +232,7 @@ def setup_handlers(web_app) -> None:
     routes = [
         ("status", StatusHandler),
         ("verify", VerifyHandler),
+        ("attachments", AttachmentsHandler),
         ("config", ConfigHandler),
         ("sessions", SessionListHandler),
         (session, SessionHandler),

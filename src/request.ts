@@ -7,8 +7,8 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import type { ILogLine } from './trace/eventLog';
-import type { ISample, IVerification } from './trace/types';
-import type { IBridgeConfig, ISessionSummary } from './tokens';
+import type { ISample, ITask, IVerification } from './trace/types';
+import type { IBridgeConfig, IBridgeStatus, ISessionSummary } from './tokens';
 
 /** A bridge route answered with an error status; `body` is its parsed JSON (null when not JSON). */
 export class BridgeResponseError extends ServerConnection.ResponseError {
@@ -92,6 +92,22 @@ export function modelProxyUrl(settings: ServerConnection.ISettings = ServerConne
 export class BridgeClient {
   constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
 
+  /** What the bridge says about itself and its server (`GET /aiev/status`). */
+  status(): Promise<IBridgeStatus> {
+    return requestBridge<IBridgeStatus>('status', {}, this.settings);
+  }
+
+  /**
+   * When a session started by the server's clock (what its files are stamped with): now for a new one; for one
+   * resumed from `lines`, its header's time (this browser's clock) corrected by the two clocks' difference now.
+   */
+  async sessionStart(lines?: readonly ILogLine[]): Promise<Date> {
+    const server = (await this.status()).time_ms;
+    const header = lines?.find(line => line.kind === 'header')?.payload as { created_at?: string } | undefined;
+    const created = Date.parse(header?.created_at ?? '');
+    return new Date(Number.isFinite(created) ? created + (server - Date.now()) : server);
+  }
+
   /** What model the server proxies, whether a key is set, or why nothing is configured. */
   config(): Promise<IBridgeConfig> {
     return requestBridge<IBridgeConfig>('config', {}, this.settings);
@@ -129,6 +145,16 @@ export class BridgeClient {
   /** The verification block of a fresh replay of `record`'s final notebook on the server (`POST /aiev/verify`). */
   verify(record: ISample): Promise<IVerification> {
     return requestBridge<IVerification>('verify', { method: 'POST', body: JSON.stringify(record) }, this.settings);
+  }
+
+  /**
+   * The files named by `names` (relative to the folder of the server notebook `notebookPath`) that are files
+   * there, with their sha256, not modified since `modifiedBefore`: a session's attachments.
+   */
+  async attachments(notebookPath: string, names: string[], modifiedBefore?: Date): Promise<ITask['attachments']> {
+    const body = { notebook_path: notebookPath, names, ...(modifiedBefore ? { modified_before: modifiedBefore.getTime() } : {}) };
+    const reply = await requestBridge<{ attachments: ITask['attachments'] }>('attachments', { method: 'POST', body: JSON.stringify(body) }, this.settings);
+    return reply.attachments ?? [];
   }
 
   /** A session's stored record. */

@@ -10,6 +10,8 @@ export interface IBridgeStatus {
   python: string;
   /** Whether the server sets TCP_NODELAY on kernel websockets (python_kernel_bridge/nodelay.py). */
   kernel_nodelay: boolean;
+  /** The server's clock, epoch milliseconds. */
+  time_ms: number;
 }
 
 /** What the server bridge says about the model it proxies, at `GET /aiev/config` (never the key). */

@@ -41,8 +41,11 @@ export interface IAgentSessionOptions {
   secrets?: string[];
   /** Called with the record after every turn (CLI: write the .aiev.json; lab: PUT it to the session store). */
   save?: (record: ISample) => Promise<void> | void;
-  /** The task's attachments, from the code executed so far; asked after every turn (the CLI's served folder). */
-  attachments?: (executedCode: string[]) => ITask['attachments'];
+  /**
+   * The task's attachments, from the code executed so far; asked after every turn and before each verify-gate
+   * replay (the CLI's served folder on disk; the sidebar asks the server, `/aiev/attachments`).
+   */
+  attachments?: (executedCode: string[]) => ITask['attachments'] | Promise<ITask['attachments']>;
   /** Progress lines, for a command line. */
   onProgress?: (line: string) => void;
   /** Replay the final notebook before a final answer stands, feeding failures back (`verifyGate.ts`). */
@@ -290,14 +293,30 @@ export class AgentSession {
       ? Promise.resolve(outcome)
       : gateFinalAnswer(gate, outcome, signal, {
           recorder: this._recorder,
-          finalRecord: () => {
+          finalRecord: async () => {
             this._setFinalNotebook();
+            await this._setAttachments();
             return this._recorder.snapshot();
           },
           turnsLeft: () => maxSteps - (this._assistantTurns() - turnsBefore),
           continueWith: (feedback, steps) => this._agent.run(feedback, signal, steps),
           onProgress: this._options.onProgress
         });
+  }
+
+  /** The task's attachments from the code executed so far (kept as they were when they cannot be found). */
+  private async _setAttachments(codes = this._executedCodes()): Promise<void> {
+    if (this._options.attachments) {
+      try {
+        this._recorder.setAttachments(await this._options.attachments(codes));
+      } catch (error) {
+        this._options.onProgress?.(`aiev: the attachments could not be listed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private _executedCodes(): string[] {
+    return this._recorder.snapshot().steps.flatMap(step => (step.type === 'execution' ? [step.code] : []));
   }
 
   private _assistantTurns(): number {
@@ -320,13 +339,11 @@ export class AgentSession {
     const { driver } = this._options;
     const recorder = this._recorder;
     this._setFinalNotebook();
-    const codes = recorder.snapshot().steps.flatMap(step => (step.type === 'execution' ? [step.code] : []));
+    const codes = this._executedCodes();
     if (this._environment && !driver.lost.aborted && mayHaveInstalled(codes)) {
       await finishEnvironment(driver, recorder, this._environment).catch(() => undefined);
     }
-    if (this._options.attachments) {
-      recorder.setAttachments(this._options.attachments(codes));
-    }
+    await this._setAttachments(codes);
     recorder.finish(outcome);
     if (!driver.lost.aborted) {
       await this._agent.runner.save();

@@ -45,8 +45,8 @@ export interface IGateAttempt {
 /** What the gate needs of the session it guards. */
 export interface IGateHost {
   recorder: SessionRecorder;
-  /** The record with its final notebook brought up to date. */
-  finalRecord(): ISample;
+  /** The record with its final notebook (and attachments) brought up to date. */
+  finalRecord(): ISample | Promise<ISample>;
   /** Model turns left under the step cap of the current user message. */
   turnsLeft(): number;
   /** Continue the conversation with a user-side message, at most `maxSteps` model turns. */
@@ -65,7 +65,7 @@ export async function gateFinalAnswer(gate: IVerifyGateOptions, outcome: IOutcom
     if (signal.aborted) {
       return stopped;
     }
-    const record = host.finalRecord();
+    const record = await host.finalRecord();
     const detail: IGateAttempt = { attempt, where: '', verdict: null, passed: false, tests: null, feedback: null };
     try {
       const { verification, where } = await gate.replayer.replay(record, signal);

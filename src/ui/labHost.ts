@@ -15,6 +15,7 @@ import { ChatClient } from '../llm/client';
 import { LabNotebookDriver } from '../notebook/lab';
 import { BridgeClient, bridgeFetch, modelProxyUrl } from '../request';
 import type { ILogLine } from '../trace/eventLog';
+import { candidateAttachmentNames } from '../trace/literals';
 import type { ISample } from '../trace/types';
 import { BridgeLogSink } from './logSink';
 import type { IAievHost, INotebookRef, IResolvedSettings, IStartOptions } from './model';
@@ -103,6 +104,8 @@ export class LabHost implements IAievHost {
     await panel.sessionContext.ready;
     const serverSettings = this._options.serverSettings ?? ServerConnection.makeSettings();
     const driver = await LabNotebookDriver.open(panel, {});
+    // Files written since the session started are its own output, not attachments (by the server's clock).
+    const startedAt = await this._options.client.sessionStart(start.lines);
     const sink = new BridgeLogSink({
       client: this._options.client,
       id: start.lines ? headerId(start.lines) : undefined,
@@ -133,6 +136,8 @@ export class LabHost implements IAievHost {
       budgetChars: settings.budgetChars,
       vision: settings.vision,
       save: (record: ISample) => this._options.client.putRecord(record.id, record),
+      // The files beside the notebook that its code names, hashed on the server: what a replay copies there.
+      attachments: (codes: string[]) => this._options.client.attachments(notebook.path, candidateAttachmentNames(codes), startedAt),
       verifyGate: settings.verifyGate
         ? { replayer: { replay: async (record: ISample) => ({ verification: await this._options.client.verify(record), where: 'server' }) } }
         : undefined

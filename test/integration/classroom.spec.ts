@@ -11,14 +11,10 @@ import { join } from 'path';
 
 import { ContentsManager } from '@jupyterlab/services';
 
-import { AgentSession } from '../../src/agent/session';
-import { runSource } from '../../src/agent/source';
-import { ChatClient } from '../../src/llm/client';
-import { HeadlessNotebookDriver } from '../../src/notebook/headless';
 import type { IClassroomReport } from '../../src/report/classroom';
-import { bridgeFetch, BridgeClient, BridgeResponseError, modelProxyUrl } from '../../src/request';
-import { BridgeLogSink } from '../../src/ui/logSink';
+import { BridgeClient, BridgeResponseError } from '../../src/request';
 import { ITestServer, startTestServer } from '../helpers/jupyter';
+import { runSidebarSession } from '../helpers/sidebarSession';
 import { IScriptedModel, ScriptEntry, startScriptedModel } from '../scripted-model/server';
 
 const ROOT = join(__dirname, '..', '..');
@@ -26,30 +22,11 @@ const CLI = join(ROOT, 'dist', 'aiev.cjs');
 const execute = (code: string) => ({ toolCalls: [{ name: 'execute_cell', arguments: { code } }] });
 const answer = (text: string) => ({ toolCalls: [{ name: 'final_answer', arguments: { answer: text } }] });
 
-/** A sidebar session on `server`'s notebook `path`: one question, run to its final answer, then closed. */
+/** A sidebar session on `server`'s notebook `path`: one question, run to its final answer; its id. */
 async function sidebarSession(server: ITestServer, path: string, question: string): Promise<string> {
-  const client = new BridgeClient(server.settings);
-  const driver = await HeadlessNotebookDriver.open({ settings: server.settings, path, interruptGraceMs: 5000 });
-  const sink = new BridgeLogSink({ client });
-  const session = await AgentSession.start({
-    driver,
-    client: new ChatClient({ baseURL: modelProxyUrl(server.settings), apiKey: 'kept-on-the-server', model: 'scripted', stream: true, fetch: bridgeFetch(server.settings), maxRetries: 0 }),
-    sink,
-    source: runSource({ app: 'jupyterlab-aiev/lab', appVersion: '0', model: 'scripted', baseUrl: 'http://model', toolMode: 'native', stream: true, notebookPath: path }),
-    toolMode: 'native',
-    maxSteps: 6,
-    prompt: question,
-    save: record => client.putRecord(record.id, record)
-  });
-  try {
-    expect((await session.send(question)).reason).toBe('final_answer');
-    return session.id;
-  } finally {
-    await session.close();
-    await sink.flush();
-    sink.dispose();
-    await driver.dispose();
-  }
+  const { outcome, record } = await runSidebarSession(server, path, question);
+  expect(outcome.reason).toBe('final_answer');
+  return record.id;
 }
 
 describe('classroom collection: two students, one collection folder, aiev report', () => {

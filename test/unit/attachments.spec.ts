@@ -4,6 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 
 import { attachmentSource, findAttachments, isSafeAttachmentPath, pythonStringLiterals } from '../../src/trace/attachments';
+import { candidateAttachmentNames } from '../../src/trace/literals';
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -103,5 +104,12 @@ describe('findAttachments', () => {
     writeFileSync(join(folder, 'data.csv'), 'a,b\n3,4\n'); // same size, new bytes
     utimesSync(join(folder, 'data.csv'), new Date(), new Date(Date.now() + 5000));
     expect(findAttachments([`open('data.csv')`], folder)).toEqual([{ path: 'data.csv', sha256: sha('a,b\n3,4\n') }]);
+  });
+});
+
+describe('candidateAttachmentNames', () => {
+  it('are the safe relative names the code mentions, once, sorted, without a leading ./', () => {
+    const codes = ["pd.read_csv('./data/x.csv')\nopen(\"notes.txt\")", "open('/etc/passwd'); open('../up.txt'); open('notes.txt')"];
+    expect(candidateAttachmentNames(codes)).toEqual(['data/x.csv', 'notes.txt']);
   });
 });
