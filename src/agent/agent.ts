@@ -9,6 +9,7 @@ import { ChatClient, IAssistantTurn, ITurnDelta, ModelAbortedError, ModelError }
 import type { INotebookDriver } from '../notebook/tokens';
 import type { SessionRecorder } from '../trace/recorder';
 import type { IOutcome } from '../trace/types';
+import type { ApprovalGate } from './approvals';
 import { CellRunner, ICellRun } from './cellRunner';
 import { parseFencedBlocks } from './fenced';
 import { SYSTEM_PROMPTS, SystemPromptId } from './prompts';
@@ -38,6 +39,8 @@ export interface IAgentOptions {
   messages?: ChatCompletionMessageParam[];
   /** User messages sent while the agent worked; taken before each model turn after the first of a run. */
   takeQueued?: () => string[];
+  /** Asks the user before code runs (approvals.ts); none: everything runs. */
+  approvals?: ApprovalGate;
 }
 
 /** The system prompt id for a tool mode. */
@@ -71,7 +74,9 @@ export class Agent {
       recorder: _options.recorder,
       runner: this._runner,
       budgetChars: _options.modelBudgetChars ?? 6000,
-      provenance: () => this._provenance()
+      provenance: () => this._provenance(),
+      approvals: _options.approvals,
+      signal: () => this._signal
     });
     this._messages = _options.messages ?? [{ role: 'system', content: SYSTEM_PROMPTS[systemPromptIdFor(_options.toolMode)] }];
   }
@@ -228,10 +233,16 @@ export class Agent {
       if (this._signal?.aborted) {
         text = this._tools.refuse(callId, 'execute_cell', 'not run: the run was stopped before this block', cellId).text;
       } else {
-        const run = await this._runner.run(callId, cellId, block.code);
-        this._progress(`[turn ${this._step}] block ${index + 1} ${cellId}: ${run.step.status}`);
-        images.push(...run.images);
-        text = run.step.model_text;
+        const args = { code: block.code };
+        const refusal = await this._tools.approve({ call_id: callId, tool: 'execute_cell', kind: actionKindOf(block.code), code: block.code, arguments: args });
+        if (refusal) {
+          text = this._tools.notApproved(callId, cellId, refusal).text;
+        } else {
+          const run = await this._runner.run(callId, cellId, block.code);
+          this._progress(`[turn ${this._step}] block ${index + 1} ${cellId}: ${run.step.status}`);
+          images.push(...run.images);
+          text = run.step.model_text;
+        }
       }
       sections.push(`Result of code block ${index + 1}:\n${text}`);
     }

@@ -14,9 +14,10 @@ import { secretEnvEntries, SECRET_NAME_WORDS } from '../trace/envSecrets';
 import type { ILogLine, ILogSink } from '../trace/eventLog';
 import { buildFinalNotebook } from '../trace/finalNotebook';
 import { SessionRecorder } from '../trace/recorder';
-import type { IEnvironment, IOutcome, ISample, ISource, IStep, ITask } from '../trace/types';
+import type { ActionKind, IEnvironment, IOutcome, ISample, ISource, IStep, ITask } from '../trace/types';
 import { Agent } from './agent';
 import { conversationOf, unansweredActions } from './conversation';
+import { ApprovalGate, ApprovalMode, IApprovalDecision, IApprovalRequest } from './approvals';
 import { captureEnvironment, finishEnvironment, mayHaveInstalled } from './environment';
 import { secretEnvSnippet } from './kernelSnippets';
 import { TOOL_DEFINITIONS } from './tools';
@@ -50,6 +51,8 @@ export interface IAgentSessionOptions {
   onProgress?: (line: string) => void;
   /** Replay the final notebook before a final answer stands, feeding failures back (`verifyGate.ts`). */
   verifyGate?: IVerifyGateOptions;
+  /** Whether code waits for the user's approval (`approvals.ts`; default `run`: a session nobody watches). */
+  approvalMode?: ApprovalMode;
 }
 
 /** Options of a new session. */
@@ -85,6 +88,7 @@ export class AgentSession {
     messages: ReturnType<typeof conversationOf> | undefined
   ) {
     tee.onStep = (step, index) => this._stepAdded.emit({ step, index });
+    this._approvals = new ApprovalGate(_recorder, _options.approvalMode ?? 'run', () => this._stateChanged.emit());
     this._agent = new Agent({
       client: _options.client,
       driver: _options.driver,
@@ -97,7 +101,8 @@ export class AgentSession {
       onProgress: _options.onProgress,
       onDelta: delta => this._delta.emit(delta),
       messages,
-      takeQueued: () => this._takeQueued()
+      takeQueued: () => this._takeQueued(),
+      approvals: this._approvals
     });
     _options.driver.lost.addEventListener('abort', this._onLost);
   }
@@ -185,6 +190,30 @@ export class AgentSession {
     return this._options.driver.lost.aborted ? lostMessage(this._options.driver.lost) : null;
   }
 
+  /** Whether code waits for the user; a change applies from the next call on (and is recorded). */
+  get approvalMode(): ApprovalMode {
+    return this._approvals.mode;
+  }
+
+  set approvalMode(mode: ApprovalMode) {
+    this._approvals.mode = mode;
+  }
+
+  /** The code waiting for the user's decision; null when none waits. */
+  get pendingApproval(): IApprovalRequest | null {
+    return this._approvals.pending;
+  }
+
+  /** Kinds of code the user allowed for the rest of this session. */
+  get alwaysAllowed(): readonly ActionKind[] {
+    return this._approvals.alwaysAllowed;
+  }
+
+  /** Answer the pending approval (a Stop answers it too: the run ends, the call not run). */
+  decide(decision: IApprovalDecision): void {
+    this._approvals.decide(decision);
+  }
+
   /** A snapshot of the record so far. */
   record(): ISample {
     return this._recorder.snapshot();
@@ -200,7 +229,7 @@ export class AgentSession {
     return this._delta;
   }
 
-  /** `busy`, `queued`, `lastOutcome` or `lostReason` changed. */
+  /** `busy`, `queued`, `lastOutcome`, `lostReason`, `pendingApproval` or `approvalMode` changed. */
   get stateChanged(): ISignal<this, void> {
     return this._stateChanged;
   }
@@ -370,6 +399,7 @@ export class AgentSession {
   };
 
   private readonly _agent: Agent;
+  private readonly _approvals: ApprovalGate;
   private readonly _queue: IQueued[] = [];
   private readonly _consumed: IQueued[] = [];
   private _running: Promise<IOutcome> | null = null;

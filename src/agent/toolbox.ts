@@ -8,6 +8,7 @@ import type { IModelToolCall } from '../llm/client';
 import { INotebookDriver, UnknownCellError } from '../notebook/tokens';
 import type { SessionRecorder } from '../trace/recorder';
 import type { IAction } from '../trace/types';
+import type { ApprovalGate, IApprovalRequest } from './approvals';
 import { CellRunner, ICellRun } from './cellRunner';
 import { inspectionText, INSPECT_SNIPPET } from './inspect';
 import { notebookListing } from './results';
@@ -40,6 +41,10 @@ export interface IToolboxOptions {
   budgetChars: number;
   /** Provenance of the cells made now (called per cell). */
   provenance: () => ICellProvenance;
+  /** Asks the user before code runs, by its kind (none: everything runs). */
+  approvals?: ApprovalGate;
+  /** The current run's signal (a Stop ends a wait for approval). */
+  signal?: () => AbortSignal | undefined;
 }
 
 /** Runs the model's tool calls on the notebook and records what the model is answered. */
@@ -91,6 +96,13 @@ export class Toolbox {
       return this.refuse(call.id, call.name, text, action.cell_id);
     }
     try {
+      if (call.name === 'execute_cell' || call.name === 'run_cell') {
+        const code = call.name === 'execute_cell' ? String(action.arguments.code) : this._source(String(action.arguments.cell_id));
+        const refusal = await this.approve({ call_id: call.id, tool: call.name, kind: action.kind, code, arguments: action.arguments });
+        if (refusal) {
+          return this.notApproved(call.id, action.cell_id, refusal);
+        }
+      }
       return await this._dispatch(call.name, call.id, action);
     } catch (error) {
       if (error instanceof UnknownCellError) {
@@ -98,6 +110,16 @@ export class Toolbox {
       }
       throw error;
     }
+  }
+
+  /** Null when the code may run (asking the user first when the mode says so), else what the model is told. */
+  approve(request: IApprovalRequest): Promise<string | null> {
+    return this._options.approvals?.check(request, this._options.signal?.()) ?? Promise.resolve(null);
+  }
+
+  /** Answer a call the user did not approve (its `approval` event says why) with `text`. */
+  notApproved(callId: string, cellId: string | null, text: string): IToolAnswer {
+    return this._answer(callId, cellId, text, true);
   }
 
   /** Append a cell with `code` and run it (fenced mode's execution requests, and execute_cell). */

@@ -112,7 +112,8 @@ export interface IToolResultStep {
  * Something that happened outside the dialogue: silent/introspection executions, kernel restarts, retries, faults,
  * a cell a person edited under the agent (`user_edit`), a session continued from its log (`resumed`), its notebook
  * or kernel gone (`driver_lost`), the model client adapting to its server's dialect (`model_adaptation`), a replay
- * of the final notebook by the verify gate (`verify_gate`).
+ * of the final notebook by the verify gate (`verify_gate`), the user's decision on code waiting for approval
+ * (`approval`: call, kind, mode, decision, who decided, reason) and a change of the approval mode (`approval_mode`).
  */
 export interface IEventStep {
   type: 'event';
@@ -129,7 +130,9 @@ export interface IEventStep {
     | 'user_edit'
     | 'resumed'
     | 'driver_lost'
-    | 'verify_gate';
+    | 'verify_gate'
+    | 'approval'
+    | 'approval_mode';
   time: string;
   detail: Record<string, unknown>;
 }
