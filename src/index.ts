@@ -39,7 +39,8 @@ function agentSettings(composite: Partial<Record<keyof IAgentSettings, unknown>>
     maxSteps: pick('maxSteps'),
     cellTimeout: pick('cellTimeout'),
     budgetChars: pick('budgetChars'),
-    verifyGate: pick('verifyGate')
+    verifyGate: pick('verifyGate'),
+    approvalMode: (['run', 'ask', 'ask-risky'] as const).find(mode => mode === composite.approvalMode) ?? DEFAULT_AGENT_SETTINGS.approvalMode
   };
 }
 

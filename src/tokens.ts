@@ -1,6 +1,7 @@
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
+import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from './agent/approvals';
 import type { IOutcome, ISample, IStep } from './trace/types';
 
 /** What the server bridge says about itself at `GET /aiev/status`. */
@@ -74,6 +75,8 @@ export interface IAgentSettings {
   budgetChars: number;
   /** Replay the final notebook before a final answer stands, feeding failures back (the verify gate). */
   verifyGate: boolean;
+  /** Whether code waits for the user's approval (src/agent/approvals.ts). */
+  approvalMode: ApprovalMode;
 }
 
 /** Defaults of `IAgentSettings`, the same as the schema's. */
@@ -84,7 +87,8 @@ export const DEFAULT_AGENT_SETTINGS: IAgentSettings = {
   maxSteps: 20,
   cellTimeout: 120,
   budgetChars: 6000,
-  verifyGate: false
+  verifyGate: false,
+  approvalMode: 'run'
 };
 
 /** Whether the event log of a session has reached the server. */
@@ -107,6 +111,11 @@ export interface IAgentSessionHandle {
   /** Messages sent while busy, delivered at the agent's next model turn. */
   readonly queued: readonly string[];
   readonly lastOutcome: IOutcome | null;
+  /** Whether code waits for the user; settable while the session lives. */
+  approvalMode: ApprovalMode;
+  /** The code waiting for the user's decision; null when none waits. */
+  readonly pendingApproval: IApprovalRequest | null;
+  decide(decision: IApprovalDecision): void;
   record(): ISample;
   send(text: string): Promise<IOutcome>;
   stop(): Promise<void>;

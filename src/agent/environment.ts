@@ -2,7 +2,8 @@
 import type { INotebookDriver } from '../notebook/tokens';
 import type { SessionRecorder } from '../trace/recorder';
 import type { IEnvironment } from '../trace/types';
-import { ENVIRONMENT_SNIPPET, parseEnvironment } from './kernelSnippets';
+import { secretEnvEntries, SECRET_NAME_WORDS } from '../trace/envSecrets';
+import { ENVIRONMENT_SNIPPET, parseEnvironment, secretEnvSnippet } from './kernelSnippets';
 
 /**
  * Interpreter, kernel and installed packages at the start, by a logged silent execution; null when it failed.
@@ -61,4 +62,18 @@ const INSTALLISH = /\b(?:pip3?|conda|mamba|micromamba|uv|install|setup\.py|easy_
  */
 export function mayHaveInstalled(executedCode: readonly string[]): boolean {
   return executedCode.some(code => INSTALLISH.test(code) || /^\s*(?:!|%)/m.test(code));
+}
+
+/** The values and names of the kernel's secret-named environment variables (values are never recorded). */
+export async function kernelSecrets(driver: INotebookDriver): Promise<{ status: string; names: string[]; values: string[] }> {
+  const result = await driver.executeSilent(secretEnvSnippet(SECRET_NAME_WORDS));
+  if (result.status !== 'ok') {
+    return { status: result.status, names: [], values: [] };
+  }
+  try {
+    const entries = secretEnvEntries(JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}'));
+    return { status: 'ok', names: entries.map(([name]) => name).sort(), values: entries.map(([, value]) => value) };
+  } catch {
+    return { status: 'error', names: [], values: [] };
+  }
 }

@@ -10,7 +10,6 @@ import type { ChatClient, ITurnDelta } from '../llm/client';
 import { DEFAULT_OUTPUT_CAP_BYTES } from '../notebook/outputCollector';
 import { lostMessage } from '../notebook/kernelExecution';
 import type { INotebookDriver } from '../notebook/tokens';
-import { secretEnvEntries, SECRET_NAME_WORDS } from '../trace/envSecrets';
 import type { ILogLine, ILogSink } from '../trace/eventLog';
 import { buildFinalNotebook } from '../trace/finalNotebook';
 import { SessionRecorder } from '../trace/recorder';
@@ -18,8 +17,8 @@ import type { ActionKind, IEnvironment, IOutcome, ISample, ISource, IStep, ITask
 import { Agent } from './agent';
 import { conversationOf, unansweredActions } from './conversation';
 import { ApprovalGate, ApprovalMode, IApprovalDecision, IApprovalRequest } from './approvals';
-import { captureEnvironment, finishEnvironment, mayHaveInstalled } from './environment';
-import { secretEnvSnippet } from './kernelSnippets';
+import { captureEnvironment, finishEnvironment, kernelSecrets, mayHaveInstalled } from './environment';
+import { STEP_KINDS, StepTee } from './stepTee';
 import { TOOL_DEFINITIONS } from './tools';
 import { gateFinalAnswer, IVerifyGateOptions } from './verifyGate';
 
@@ -410,45 +409,6 @@ export class AgentSession {
   private readonly _delta = new Signal<this, ITurnDelta>(this);
   private readonly _stateChanged = new Signal<this, void>(this);
 }
-
-/** Log-line kinds that are steps of the record. */
-const STEP_KINDS: ReadonlySet<string> = new Set(['user', 'assistant', 'execution', 'tool_result', 'event']);
-
-/**
- * Passes each log line on to the caller's sink and reports the steps among them, once the recorder has applied
- * them (a microtask later: the recorder hands a line to its sink before it applies it).
- */
-class StepTee implements ILogSink {
-  constructor(
-    private readonly _sink: ILogSink | undefined,
-    private _steps: number
-  ) {}
-
-  onStep: ((step: IStep, index: number) => void) | null = null;
-
-  append(line: ILogLine): void {
-    this._sink?.append(line);
-    if (STEP_KINDS.has(line.kind)) {
-      const index = this._steps++;
-      void Promise.resolve().then(() => this.onStep?.(line.payload as IStep, index));
-    }
-  }
-}
-
-/** The values and names of the kernel's secret-named environment variables (values are never recorded). */
-async function kernelSecrets(driver: INotebookDriver): Promise<{ status: string; names: string[]; values: string[] }> {
-  const result = await driver.executeSilent(secretEnvSnippet(SECRET_NAME_WORDS));
-  if (result.status !== 'ok') {
-    return { status: result.status, names: [], values: [] };
-  }
-  try {
-    const entries = secretEnvEntries(JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}'));
-    return { status: 'ok', names: entries.map(([name]) => name).sort(), values: entries.map(([, value]) => value) };
-  } catch {
-    return { status: 'error', names: [], values: [] };
-  }
-}
-
 
 /** A signal aborted when any of `signals` is (`AbortSignal.any`, which some environments lack). */
 function anySignal(signals: AbortSignal[]): AbortSignal {

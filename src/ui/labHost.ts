@@ -138,6 +138,7 @@ export class LabHost implements IAievHost {
       save: (record: ISample) => this._options.client.putRecord(record.id, record),
       // The files beside the notebook that its code names, hashed on the server: what a replay copies there.
       attachments: (codes: string[]) => this._options.client.attachments(notebook.path, candidateAttachmentNames(codes), startedAt),
+      approvalMode: settings.approvalMode,
       verifyGate: settings.verifyGate
         ? { replayer: { replay: async (record: ISample) => ({ verification: await this._options.client.verify(record), where: 'server' }) } }
         : undefined

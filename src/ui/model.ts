@@ -7,6 +7,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { BridgeClient } from '../request';
+import type { ApprovalMode } from '../agent/approvals';
 import { DEFAULT_AGENT_SETTINGS, IAgentSettings, IAievModel, IBridgeConfig, ISessionSummary } from '../tokens';
 import type { ILogLine } from '../trace/eventLog';
 import { recordFromLines } from '../trace/recorder';
@@ -80,6 +81,21 @@ export class AievModel implements IAievModel {
   /** The conversation shown; null before the first message or after "New session" with no notebook open. */
   get current(): SessionModel | null {
     return this._current;
+  }
+
+  /** The approval mode of the current session, or of the next one (the settings', unless switched before it). */
+  get approvalMode(): ApprovalMode {
+    const live = this._current && this._current.phase !== 'readonly' ? this._current : null;
+    return live ? live.approvalMode : (this._nextApprovalMode ?? this._settings.approvalMode);
+  }
+
+  set approvalMode(mode: ApprovalMode) {
+    if (this._current && this._current.phase !== 'readonly') {
+      this._current.approvalMode = mode;
+    } else {
+      this._nextApprovalMode = mode;
+    }
+    this._changed.emit();
   }
 
   /** Path of the notebook the sidebar is about: the current session's, else the active one's. */
@@ -251,8 +267,10 @@ export class AievModel implements IAievModel {
       steps: lines ? recordFromLines(lines).steps : [],
       trans: this._options.trans,
       maxSteps: settings.maxSteps,
-      keyEnv: this._config?.key_env
+      keyEnv: this._config?.key_env,
+      approvalMode: this._nextApprovalMode ?? settings.approvalMode
     });
+    this._nextApprovalMode = null;
     this._current.changed.connect(this._onSessionChanged, this);
   }
 
@@ -318,6 +336,8 @@ export class AievModel implements IAievModel {
   }
 
   private _config: IBridgeConfig | null = null;
+  /** A mode chosen before the next session exists. */
+  private _nextApprovalMode: ApprovalMode | null = null;
   private _settings: IAgentSettings = DEFAULT_AGENT_SETTINGS;
   private _current: SessionModel | null = null;
   private _notebook: INotebookRef | null = null;

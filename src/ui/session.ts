@@ -6,6 +6,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from '../agent/approvals';
 import type { IAgentSessionHandle, ISessionSummary, SaveState } from '../tokens';
 import type { IOutcome, ISample, IStep } from '../trace/types';
 import { errorText, outcomeNotice } from './messages';
@@ -52,6 +53,8 @@ export interface ILiveSessionOptions {
   maxSteps: number;
   /** Name of the server's key variable, for messages. */
   keyEnv?: string;
+  /** The approval mode the session starts with (the settings'); switchable with `approvalMode`. */
+  approvalMode?: ApprovalMode;
   now?: () => number;
 }
 
@@ -85,6 +88,7 @@ export class SessionModel {
     this._phase = phase;
     this._steps = [...steps];
     this._now = _options.now ?? Date.now;
+    this._approvalMode = _options.approvalMode ?? 'run';
   }
 
   /** Emitted on every change the views show. */
@@ -151,6 +155,29 @@ export class SessionModel {
     }
     const times = this._steps.map(step => Date.parse(stepTime(step))).filter(Number.isFinite);
     return times.length ? Math.max(...times) - Math.min(...times) : 0;
+  }
+
+  /** Whether the agent's code waits for the user; set before the first message, it applies from the start. */
+  get approvalMode(): ApprovalMode {
+    return this._started?.session.approvalMode ?? this._approvalMode;
+  }
+
+  set approvalMode(mode: ApprovalMode) {
+    this._approvalMode = mode;
+    if (this._started) {
+      this._started.session.approvalMode = mode;
+    }
+    this._changed.emit();
+  }
+
+  /** The code waiting for the user's decision. */
+  get pendingApproval(): IApprovalRequest | null {
+    return this._started?.session.pendingApproval ?? null;
+  }
+
+  /** Answer the code waiting for approval. */
+  decide(decision: IApprovalDecision): void {
+    this._started?.session.decide(decision);
   }
 
   /** The transcript items to render. */
@@ -235,6 +262,7 @@ export class SessionModel {
     this._started = started;
     this._phase = 'live';
     const { session } = started;
+    session.approvalMode = this._approvalMode;
     // Steps recorded while starting (secrets, environment; a resumed log) may be signalled before we listen.
     this._steps.splice(0, this._steps.length, ...session.record().steps);
     this._runFrom = this._steps.length;
@@ -349,6 +377,7 @@ export class SessionModel {
   private _runEndedAt: number | null = null;
   private _runFrom = 0;
   private _sessionBusy = false;
+  private _approvalMode: ApprovalMode;
   private readonly _changed = new Signal<this, void>(this);
 }
 

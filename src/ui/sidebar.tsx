@@ -3,7 +3,9 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from '../agent/approvals';
 import type { IBridgeCollection, ISessionSummary } from '../tokens';
+import { ApprovalModeSelect, ApprovalPrompt } from './approvals';
 import { baseName, ErrorBanner, HistoryList, IStatusLineProps, PromptBox, ReadOnlyBanner, StatusLine } from './controls';
 import type { AievModel } from './model';
 import type { TranscriptItem } from './transcript';
@@ -19,6 +21,8 @@ export interface ISidebarActions {
   onOpenPast: (session: ISessionSummary) => void;
   onContinuePast: (session: ISessionSummary) => void;
   onRevealCell: (cellId: string | null, callId: string) => void;
+  onDecide: (decision: IApprovalDecision) => void;
+  onApprovalMode: (mode: ApprovalMode) => void;
 }
 
 /** Everything the sidebar shows, and what it can ask for. */
@@ -33,6 +37,10 @@ export interface ISidebarViewProps extends ISidebarActions {
   setupMessage: string | null;
   /** That the server collects the sessions for a teacher (or why it cannot), when it is a classroom's. */
   collectionNotice: string | null;
+  /** This session's approval mode (null for a past session). */
+  approvalMode: ApprovalMode | null;
+  /** The code waiting for the user's approval. */
+  pendingApproval: IApprovalRequest | null;
   items: TranscriptItem[];
   /** Identifies the conversation shown (its record id, else its notebook). */
   conversationKey: string;
@@ -64,6 +72,7 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
         </button>
       </div>
       {props.modelLabel && <div className="jp-aiev-ModelLine">{props.modelLabel}</div>}
+      {props.approvalMode && <ApprovalModeSelect trans={trans} mode={props.approvalMode} onChange={props.onApprovalMode} />}
       {props.setupMessage && (
         <div className="jp-aiev-Setup" role="status">
           {props.setupMessage}
@@ -97,6 +106,7 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
           </div>
         }
       />
+      {props.pendingApproval && <ApprovalPrompt key={props.pendingApproval.call_id} trans={trans} request={props.pendingApproval} onDecide={props.onDecide} />}
       {props.status && <StatusLine {...props.status} />}
       {props.error && <ErrorBanner trans={trans} message={props.error} onDismiss={props.onDismissError} />}
       <PromptBox
@@ -175,6 +185,8 @@ export class AievSidebar extends ReactWidget {
         modelLabel={config?.configured ? `${model.settings.model || config.default_model || '?'} @ ${config.base_url_host}` : null}
         setupMessage={config && !config.configured ? config.message || this._trans.__('No model is configured on the Jupyter server.') : null}
         collectionNotice={collectionNotice(config?.collection, this._trans)}
+        approvalMode={session?.phase === 'readonly' ? null : model.approvalMode}
+        pendingApproval={session?.pendingApproval ?? null}
         items={session ? session.transcript() : []}
         conversationKey={session?.id ?? session?.notebookPath ?? ''}
         readOnly={session?.phase === 'readonly' ? session.summary : null}
@@ -210,7 +222,9 @@ export class AievSidebar extends ReactWidget {
     onDismissError: () => this._model.dismissError(),
     onOpenPast: summary => void this._model.openPast(summary),
     onContinuePast: summary => void this._model.continuePast(summary),
-    onRevealCell: (cellId, callId) => void this._model.revealCell(cellId, callId)
+    onRevealCell: (cellId, callId) => void this._model.revealCell(cellId, callId),
+    onDecide: decision => this._model.current?.decide(decision),
+    onApprovalMode: mode => (this._model.approvalMode = mode)
   };
   private readonly _textarea = React.createRef<HTMLTextAreaElement>();
   private _ticker: ReturnType<typeof setInterval> | undefined;

@@ -53,9 +53,10 @@ export function byRole(root: ParentNode, role: 'button' | 'textbox' | 'alert' | 
   return null;
 }
 
-/** Type into a React-controlled textarea. */
-export function typeInto(element: HTMLTextAreaElement, value: string): void {
-  const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value')!.set!;
+/** Type into a React-controlled textarea or text input. */
+export function typeInto(element: HTMLTextAreaElement | HTMLInputElement, value: string): void {
+  const prototype = element instanceof HTMLInputElement ? HTMLInputElement.prototype : HTMLTextAreaElement.prototype;
+  const setter = Object.getOwnPropertyDescriptor(prototype, 'value')!.set!;
   act(() => {
     setter.call(element, value);
     element.dispatchEvent(new Event('input', { bubbles: true }));

@@ -27,6 +27,8 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       modelLabel: 'gpt-x @ api.example.com',
       setupMessage: null,
       collectionNotice: null,
+      approvalMode: null,
+      pendingApproval: null,
       items: [],
       conversationKey: 'c1',
       readOnly: null,
@@ -43,6 +45,8 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       onOpenPast: record('open'),
       onContinuePast: record('continue'),
       onRevealCell: record('reveal'),
+      onDecide: (decision: { choice: string; reason?: string }) => calls.push(`decide:${decision.choice}:${decision.reason ?? ''}`),
+      onApprovalMode: record('mode'),
       ...overrides
     }
   };
@@ -135,6 +139,21 @@ describe('SidebarView', () => {
     view.unmount();
     const off = { user: 'alice', required: false, active: false, message: 'Session collection is off: cannot write to /c/alice; sessions stay on this server' };
     expect(collectionNotice(off, trans)).toBe(off.message);
+  });
+
+  it('shows the code waiting for approval and answers Allow once, Always allow and Reject with the reason typed', () => {
+    const request = { call_id: 'c1', tool: 'execute_cell', kind: 'pip' as const, code: '%pip install seaborn', arguments: { code: '%pip install seaborn' } };
+    const { props: p, calls } = props({ pendingApproval: request, approvalMode: 'ask-risky' });
+    const view = render(<SidebarView {...p} />);
+    expect(view.container.querySelector('.jp-aiev-Approval-code')!.textContent).toBe('%pip install seaborn');
+    expect(view.container.querySelector('.jp-aiev-Approval-title')!.textContent).toContain('package install');
+    click(byRole(view.container, 'button', 'Allow once')!);
+    click(byRole(view.container, 'button', 'Always allow')!);
+    typeInto(view.container.querySelector<HTMLInputElement>('.jp-aiev-Approval-reason input')!, 'not on this machine');
+    click(byRole(view.container, 'button', 'Reject')!);
+    expect(calls).toEqual(['decide:allow_once:', 'decide:always_allow:', 'decide:reject:not on this machine']);
+    expect((view.container.querySelector('.jp-aiev-ApprovalMode select') as HTMLSelectElement).value).toBe('ask-risky');
+    view.unmount();
   });
 
   it('shows the error as an alert that can be dismissed', () => {

@@ -1,0 +1,69 @@
+/**
+ * Approvals as a user gives them in the sidebar: the mode switched for the session, the exact code shown before it
+ * runs, Allow once, Reject with a reason the model then answers, Always allow remembered for the session; every
+ * decision in the saved record. Real `jupyter lab`, real kernel, Debian's Chromium; the scripted model.
+ */
+import { expect, test } from '@jupyterlab/galata';
+
+import type { IEventStep } from '../../src/trace/types';
+import { call, ChatRequest, lastToolResult, recordOf, run, Sidebar, startModel } from './aiev';
+
+test.use({ kernels: null, sessions: null });
+test.afterEach(async ({ request }) => {
+  for (const session of await (await request.get('/api/sessions')).json()) {
+    await request.delete(`/api/sessions/${session.id}`);
+  }
+});
+
+test('ask before every execution: allowed once, rejected with a reason the model answers, always allowed', async ({ page, tmpPath }) => {
+  const model = await startModel([
+    run('print(1)'),
+    run('%time x = 2'),
+    (request: ChatRequest) => {
+      expect(lastToolResult(request)).toContain('the user rejected this execute_cell call, saying: no magics, please');
+      return run('x = 2\nprint(x)');
+    },
+    run('print(3)'),
+    call('final_answer', { answer: 'Counted to three without magics.' })
+  ]);
+  try {
+    await page.notebook.createNew('approvals.ipynb');
+    const sidebar = new Sidebar(page);
+    await sidebar.open();
+    await sidebar.root.getByLabel('Approvals').selectOption({ label: 'Ask before every execution' });
+    await sidebar.ask('Count to three.');
+
+    const approval = sidebar.root.getByRole('region', { name: 'Approval' });
+    const code = approval.getByLabel('Code to run');
+    await expect(code).toHaveText('print(1)');
+    await expect(approval).toContainText('execute_cell (Python code)');
+    await approval.getByRole('button', { name: 'Allow once' }).click();
+
+    await expect(code).toHaveText('%time x = 2');
+    await expect(approval).toContainText('IPython magic');
+    await approval.getByLabel('Reason').fill('no magics, please');
+    await approval.getByRole('button', { name: 'Reject' }).click();
+
+    await expect(code).toHaveText('x = 2\nprint(x)');
+    await approval.getByRole('button', { name: 'Always allow' }).click();
+
+    // print(3) is Python too: it runs without asking.
+    await expect(sidebar.answers.first()).toContainText('Counted to three without magics.', { timeout: 60000 });
+    await expect(approval).toHaveCount(0);
+    const record = await recordOf(`${tmpPath}/approvals.ipynb`);
+    const decisions = record.steps
+      .filter((s): s is IEventStep => s.type === 'event' && s.event === 'approval')
+      .map(s => [s.detail.kind, s.detail.decision, s.detail.reason, s.detail.decided_by]);
+    expect(decisions).toEqual([
+      ['python', 'allow_once', null, 'user'],
+      ['magic', 'reject', 'no magics, please', 'user'],
+      ['python', 'always_allow', null, 'user']
+    ]);
+    expect(record.steps.filter(s => s.type === 'execution').map(s => (s.type === 'execution' ? s.code : ''))).toEqual(['print(1)', 'x = 2\nprint(x)', 'print(3)']);
+    // The rejected magic never reached the notebook.
+    await expect(page.locator('.jp-Notebook .jp-Cell')).not.toContainText(['%time']);
+    model.verify();
+  } finally {
+    await model.stop();
+  }
+});
