@@ -116,6 +116,10 @@ export interface IAgentSessionHandle {
   /** The code waiting for the user's decision; null when none waits. */
   readonly pendingApproval: IApprovalRequest | null;
   decide(decision: IApprovalDecision): void;
+  /** A run ended whose cells can be put back. */
+  readonly canUndo: boolean;
+  /** Put the notebook's cells back to before the last run (the kernel is not undone). */
+  undoLastRun(): Promise<boolean>;
   record(): ISample;
   send(text: string): Promise<IOutcome>;
   stop(): Promise<void>;

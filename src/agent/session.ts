@@ -213,6 +213,31 @@ export class AgentSession {
     this._approvals.decide(decision);
   }
 
+  /** Whether `undoLastRun` can put the notebook back (a run ended, its cells not yet undone, none running). */
+  get canUndo(): boolean {
+    return this._beforeRun !== null && !this._running && !this._options.driver.lost.aborted;
+  }
+
+  /**
+   * Put the notebook's cells back to what they were before the last run, in one change (recorded as `undo_run`,
+   * the notebook saved). The kernel's state is not undone. False when there is nothing to undo.
+   */
+  async undoLastRun(): Promise<boolean> {
+    const before = this._beforeRun;
+    if (!before || !this.canUndo) {
+      return false;
+    }
+    const { driver } = this._options;
+    const cellsAfter = driver.cells().length;
+    driver.restoreCells(before.cells);
+    this._beforeRun = null;
+    this._recorder.event('undo_run', { run: before.run, cells_before: cellsAfter, cells_after: before.cells.length });
+    await this._agent.runner.save();
+    await this._options.save?.(this._recorder.snapshot());
+    this._stateChanged.emit();
+    return true;
+  }
+
   /** A snapshot of the record so far. */
   record(): ISample {
     return this._recorder.snapshot();
@@ -297,6 +322,7 @@ export class AgentSession {
   }
 
   private async _runTurn(text: string, signal: AbortSignal): Promise<IOutcome> {
+    this._beforeRun = { run: ++this._runs, cells: this._options.driver.cellsJSON() };
     let outcome: IOutcome;
     try {
       const before = this._assistantTurns();
@@ -405,6 +431,9 @@ export class AgentSession {
   private _controller: AbortController | null = null;
   private _lastOutcome: IOutcome | null = null;
   private _closed = false;
+  /** The cells before the last run (what "Undo agent run" restores), and which run it was. */
+  private _beforeRun: { run: number; cells: ReturnType<INotebookDriver['cellsJSON']> } | null = null;
+  private _runs = 0;
   private readonly _stepAdded = new Signal<this, { step: IStep; index: number }>(this);
   private readonly _delta = new Signal<this, ITurnDelta>(this);
   private readonly _stateChanged = new Signal<this, void>(this);

@@ -9,7 +9,7 @@ import {
 } from '@jupyterlab/services';
 
 import { IKernelDriverOptions, KernelBoundDriver } from './kernelDriver';
-import { appendCodeCell, cellSnapshots, codeCellById } from './sharedCells';
+import { appendCodeCell, cellsJSON, cellSnapshots, codeCellById, restoreCells } from './sharedCells';
 import { ICellSnapshot, IExecuteOptions, IExecutionOutcome, INotebookDriver } from './tokens';
 
 /** Options of `HeadlessNotebookDriver.open`. */
@@ -78,6 +78,14 @@ export class HeadlessNotebookDriver extends KernelBoundDriver implements INotebo
 
   setCellSource(cellId: string, source: string): void {
     codeCellById(this._model, cellId).setSource(source);
+  }
+
+  cellsJSON(): nbformat.ICell[] {
+    return cellsJSON(this._model);
+  }
+
+  restoreCells(cells: nbformat.ICell[]): void {
+    restoreCells(this._model, cells);
   }
 
   async execute(cellId: string, options: IExecuteOptions): Promise<IExecutionOutcome> {

@@ -7,7 +7,7 @@ import { Signal } from '@lumino/signaling';
 
 import { IKernelDriverOptions, KernelBoundDriver } from './kernelDriver';
 import { LiveOutputs } from './liveOutputs';
-import { appendCodeCell, cellSnapshots, codeCellById } from './sharedCells';
+import { appendCodeCell, cellsJSON, cellSnapshots, codeCellById, restoreCells } from './sharedCells';
 import {
   DriverLostError,
   ICellSnapshot,
@@ -83,6 +83,14 @@ export class LabNotebookDriver extends KernelBoundDriver implements INotebookDri
 
   setCellSource(cellId: string, source: string): void {
     codeCellById(this._editableModel(), cellId).setSource(source);
+  }
+
+  cellsJSON(): nbformat.ICell[] {
+    return cellsJSON(this._sharedModel());
+  }
+
+  restoreCells(cells: nbformat.ICell[]): void {
+    restoreCells(this._editableModel(), cells);
   }
 
   /** Run a cell as JupyterLab's own `CodeCell.execute` shows it, with the outputs from the executor's collector. */

@@ -43,3 +43,19 @@ export function codeCellById(notebook: ISharedNotebook, cellId: string): IShared
   }
   return cell as ISharedCodeCell;
 }
+
+/** The cells as nbformat JSON, ids included: what `restoreCells` puts back. */
+export function cellsJSON(notebook: ISharedNotebook): nbformat.ICell[] {
+  return notebook.cells.map(cell => cell.toJSON() as nbformat.ICell);
+}
+
+/**
+ * Make the notebook's cells `cells` again (sources, outputs, metadata, ids) in one transaction: one change for
+ * collaborators and one step of the notebook's undo history.
+ */
+export function restoreCells(notebook: ISharedNotebook, cells: nbformat.ICell[]): void {
+  notebook.transact(() => {
+    notebook.deleteCellRange(0, notebook.cells.length);
+    notebook.insertCells(0, cells.map(cell => ({ ...cell }) as never));
+  });
+}

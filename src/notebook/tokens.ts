@@ -66,6 +66,10 @@ export interface INotebookDriver {
   appendCodeCell(source: string, metadata?: Record<string, unknown>): string;
   /** Replace a cell's source, keeping its id; throws `UnknownCellError` for an unknown id. */
   setCellSource(cellId: string, source: string): void;
+  /** The cells as nbformat JSON (ids kept), for `restoreCells`. */
+  cellsJSON(): nbformat.ICell[];
+  /** Put back cells `cellsJSON` gave, in one change (one undo step in the lab); the kernel is not touched. */
+  restoreCells(cells: nbformat.ICell[]): void;
   /** Run a cell on the kernel; resolves with the outcome whatever happens (timeouts, death, stdin). */
   execute(cellId: string, options: IExecuteOptions): Promise<IExecutionOutcome>;
   /** Run code silently (no cell, no history) and collect stdout; for environment capture and install diffs. */

@@ -113,7 +113,8 @@ export interface IToolResultStep {
  * a cell a person edited under the agent (`user_edit`), a session continued from its log (`resumed`), its notebook
  * or kernel gone (`driver_lost`), the model client adapting to its server's dialect (`model_adaptation`), a replay
  * of the final notebook by the verify gate (`verify_gate`), the user's decision on code waiting for approval
- * (`approval`: call, kind, mode, decision, who decided, reason) and a change of the approval mode (`approval_mode`).
+ * (`approval`: call, kind, mode, decision, who decided, reason), a change of the approval mode (`approval_mode`) and
+ * the notebook's cells put back to before a run (`undo_run`).
  */
 export interface IEventStep {
   type: 'event';
@@ -132,7 +133,8 @@ export interface IEventStep {
     | 'driver_lost'
     | 'verify_gate'
     | 'approval'
-    | 'approval_mode';
+    | 'approval_mode'
+    | 'undo_run';
   time: string;
   detail: Record<string, unknown>;
 }

@@ -180,6 +180,23 @@ export class SessionModel {
     this._started?.session.decide(decision);
   }
 
+  /** The last run's cell changes can be undone. */
+  get canUndo(): boolean {
+    return Boolean(this._started?.session.canUndo);
+  }
+
+  /** Put the notebook's cells back to before the last run; a notice says the kernel's state was kept. */
+  async undoLastRun(): Promise<void> {
+    if (await this._started?.session.undoLastRun()) {
+      this.addNotice({
+        level: 'info',
+        text: this._options.trans.__(
+          'The notebook’s cells are back to what they were before the agent’s last run. The kernel’s variables are not undone: restart the kernel and run the cells to match them.'
+        )
+      });
+    }
+  }
+
   /** The transcript items to render. */
   transcript(): TranscriptItem[] {
     const live: ILiveState = {

@@ -23,6 +23,7 @@ export interface ISidebarActions {
   onRevealCell: (cellId: string | null, callId: string) => void;
   onDecide: (decision: IApprovalDecision) => void;
   onApprovalMode: (mode: ApprovalMode) => void;
+  onUndo: () => void;
 }
 
 /** Everything the sidebar shows, and what it can ask for. */
@@ -41,6 +42,8 @@ export interface ISidebarViewProps extends ISidebarActions {
   approvalMode: ApprovalMode | null;
   /** The code waiting for the user's approval. */
   pendingApproval: IApprovalRequest | null;
+  /** The last run's cells can be put back. */
+  canUndo: boolean;
   items: TranscriptItem[];
   /** Identifies the conversation shown (its record id, else its notebook). */
   conversationKey: string;
@@ -107,6 +110,13 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
         }
       />
       {props.pendingApproval && <ApprovalPrompt key={props.pendingApproval.call_id} trans={trans} request={props.pendingApproval} onDecide={props.onDecide} />}
+      {props.canUndo && (
+        <div className="jp-aiev-Undo">
+          <button type="button" className="jp-aiev-Button" onClick={() => props.onUndo()} title={trans.__('Put the notebook’s cells back to before the last run (the kernel’s state stays)')}>
+            {trans.__('Undo agent run')}
+          </button>
+        </div>
+      )}
       {props.status && <StatusLine {...props.status} />}
       {props.error && <ErrorBanner trans={trans} message={props.error} onDismiss={props.onDismissError} />}
       <PromptBox
@@ -187,6 +197,7 @@ export class AievSidebar extends ReactWidget {
         collectionNotice={collectionNotice(config?.collection, this._trans)}
         approvalMode={session?.phase === 'readonly' ? null : model.approvalMode}
         pendingApproval={session?.pendingApproval ?? null}
+        canUndo={Boolean(session?.canUndo)}
         items={session ? session.transcript() : []}
         conversationKey={session?.id ?? session?.notebookPath ?? ''}
         readOnly={session?.phase === 'readonly' ? session.summary : null}
@@ -224,7 +235,8 @@ export class AievSidebar extends ReactWidget {
     onContinuePast: summary => void this._model.continuePast(summary),
     onRevealCell: (cellId, callId) => void this._model.revealCell(cellId, callId),
     onDecide: decision => this._model.current?.decide(decision),
-    onApprovalMode: mode => (this._model.approvalMode = mode)
+    onApprovalMode: mode => (this._model.approvalMode = mode),
+    onUndo: () => void this._model.current?.undoLastRun()
   };
   private readonly _textarea = React.createRef<HTMLTextAreaElement>();
   private _ticker: ReturnType<typeof setInterval> | undefined;

@@ -29,6 +29,7 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       collectionNotice: null,
       approvalMode: null,
       pendingApproval: null,
+      canUndo: false,
       items: [],
       conversationKey: 'c1',
       readOnly: null,
@@ -47,6 +48,7 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       onRevealCell: record('reveal'),
       onDecide: (decision: { choice: string; reason?: string }) => calls.push(`decide:${decision.choice}:${decision.reason ?? ''}`),
       onApprovalMode: record('mode'),
+      onUndo: record('undo'),
       ...overrides
     }
   };

@@ -11,6 +11,7 @@ import {
   askInNewNotebook,
   call,
   ChatRequest,
+  deleteSessions,
   KEY_SHA256,
   lastToolResult,
   logLines,
@@ -40,9 +41,7 @@ test.beforeEach(({ page }) => {
   watch = new ReceivedWatch(page);
 });
 test.afterEach(async ({ request }) => {
-  for (const session of await (await request.get('/api/sessions')).json()) {
-    await request.delete(`/api/sessions/${session.id}`);
-  }
+  await deleteSessions(request);
   // The key the lab server holds reaches no response body, header or websocket frame the browser receives.
   expect(await watch.leaks()).toEqual([]);
   expect(watch.responses).toBeGreaterThan(10);

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join, resolve } from 'path';
-import type { Locator, Page } from '@playwright/test';
+import type { APIRequestContext, Locator, Page } from '@playwright/test';
 
 import type { IScriptedModel, ScriptEntry } from '../../test/scripted-model/server';
 import { startScriptedModel } from '../../test/scripted-model/server';
@@ -213,4 +213,11 @@ export async function openNewNotebook(page: IJupyterLabPageFixture, folder: stri
 /** A cell's text as the notebook shows it (its editor). */
 export async function cellSource(page: IJupyterLabPageFixture, index: number): Promise<string> {
   return (await page.notebook.getCellLocator(index))!.locator('.jp-InputArea-editor').innerText();
+}
+
+/** Shut down every kernel session of the lab server (tests with Galata's kernel mocks off clean up their own). */
+export async function deleteSessions(request: APIRequestContext): Promise<void> {
+  for (const session of await (await request.get('/api/sessions')).json()) {
+    await request.delete(`/api/sessions/${session.id}`);
+  }
 }

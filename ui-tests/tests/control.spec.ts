@@ -1,19 +1,16 @@
 /**
- * Approvals as a user gives them in the sidebar: the mode switched for the session, the exact code shown before it
- * runs, Allow once, Reject with a reason the model then answers, Always allow remembered for the session; every
- * decision in the saved record. Real `jupyter lab`, real kernel, Debian's Chromium; the scripted model.
+ * The user in control, as a user works the sidebar: approvals (the mode switched for the session, the exact code
+ * shown before it runs, Allow once, Reject with a reason the model then answers, Always allow remembered for the
+ * session; every decision in the saved record) and Undo agent run. Real `jupyter lab`, real kernel, Debian's
+ * Chromium; the scripted model.
  */
 import { expect, test } from '@jupyterlab/galata';
 
 import type { IEventStep } from '../../src/trace/types';
-import { call, ChatRequest, lastToolResult, recordOf, run, Sidebar, startModel } from './aiev';
+import { call, cellSource, ChatRequest, deleteSessions, lastToolResult, recordOf, run, Sidebar, startModel } from './aiev';
 
 test.use({ kernels: null, sessions: null });
-test.afterEach(async ({ request }) => {
-  for (const session of await (await request.get('/api/sessions')).json()) {
-    await request.delete(`/api/sessions/${session.id}`);
-  }
-});
+test.afterEach(({ request }) => deleteSessions(request));
 
 test('ask before every execution: allowed once, rejected with a reason the model answers, always allowed', async ({ page, tmpPath }) => {
   const model = await startModel([
@@ -62,6 +59,28 @@ test('ask before every execution: allowed once, rejected with a reason the model
     expect(record.steps.filter(s => s.type === 'execution').map(s => (s.type === 'execution' ? s.code : ''))).toEqual(['print(1)', 'x = 2\nprint(x)', 'print(3)']);
     // The rejected magic never reached the notebook.
     await expect(page.locator('.jp-Notebook .jp-Cell')).not.toContainText(['%time']);
+    model.verify();
+  } finally {
+    await model.stop();
+  }
+});
+
+test('Undo agent run puts the notebook back to before the run; the kernel keeps its state, and the sidebar says so', async ({ page }) => {
+  const model = await startModel([run('a = 1'), run('b = a + 1\nprint(b)'), call('final_answer', { answer: 'b is 2.' })]);
+  try {
+    await page.notebook.createNew('undo.ipynb');
+    await page.notebook.setCell(0, 'code', 'mine = "kept"');
+    const sidebar = new Sidebar(page);
+    await sidebar.open();
+    await sidebar.ask('Make b.');
+    await expect(sidebar.answers.first()).toContainText('b is 2.', { timeout: 60000 });
+    await expect(page.locator('.jp-Notebook .jp-Cell')).toHaveCount(3);
+
+    await sidebar.root.getByRole('button', { name: 'Undo agent run' }).click();
+    await expect(page.locator('.jp-Notebook .jp-Cell')).toHaveCount(1);
+    expect(await cellSource(page, 0)).toBe('mine = "kept"');
+    await expect(sidebar.notices().last()).toContainText('The kernel’s variables are not undone');
+    await expect(sidebar.root.getByRole('button', { name: 'Undo agent run' })).toHaveCount(0);
     model.verify();
   } finally {
     await model.stop();
