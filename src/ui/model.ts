@@ -8,6 +8,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { BridgeClient } from '../request';
 import type { ApprovalMode } from '../agent/approvals';
+import { ExportModel } from './exportModel';
 import { DEFAULT_AGENT_SETTINGS, IAgentSettings, IAievModel, IBridgeConfig, ISessionSummary } from '../tokens';
 import type { ILogLine } from '../trace/eventLog';
 import { recordFromLines } from '../trace/recorder';
@@ -95,6 +96,28 @@ export class AievModel implements IAievModel {
     } else {
       this._nextApprovalMode = mode;
     }
+    this._changed.emit();
+  }
+
+  /** The export view of the current session, while it is open. */
+  get exportView(): ExportModel | null {
+    return this._export;
+  }
+
+  /** Open the export view of the current session (it needs a record). */
+  openExport(): void {
+    const session = this._current;
+    if (!session?.record() || this._export) {
+      return;
+    }
+    this._export = new ExportModel({ client: this._options.client, notebookPath: session.notebookPath, record: () => session.record() });
+    this._export.changed.connect(this._emitChanged, this);
+    this._changed.emit();
+  }
+
+  closeExport(): void {
+    this._export?.changed.disconnect(this._emitChanged, this);
+    this._export = null;
     this._changed.emit();
   }
 
@@ -280,6 +303,7 @@ export class AievModel implements IAievModel {
       return;
     }
     current.changed.disconnect(this._onSessionChanged, this);
+    this.closeExport();
     this._current = null;
     this._notebook = null;
     if (current.busy) {
@@ -330,12 +354,17 @@ export class AievModel implements IAievModel {
     this._changed.emit();
   }
 
+  private _emitChanged(): void {
+    this._changed.emit();
+  }
+
   private _onActiveChanged(): void {
     void this.refreshHistory();
     this._changed.emit();
   }
 
   private _config: IBridgeConfig | null = null;
+  private _export: ExportModel | null = null;
   /** A mode chosen before the next session exists. */
   private _nextApprovalMode: ApprovalMode | null = null;
   private _settings: IAgentSettings = DEFAULT_AGENT_SETTINGS;

@@ -76,6 +76,7 @@ export class SessionModel {
     if (record.outcome) {
       model._tell(record.outcome);
     }
+    model._pastRecord = record;
     return model;
   }
 
@@ -178,6 +179,11 @@ export class SessionModel {
   /** Answer the code waiting for approval. */
   decide(decision: IApprovalDecision): void {
     this._started?.session.decide(decision);
+  }
+
+  /** The record as it stands: the live session's, or the past session's; null before the agent session started. */
+  record(): ISample | null {
+    return this._started?.session.record() ?? this._pastRecord;
   }
 
   /** The last run's cell changes can be undone. */
@@ -395,6 +401,7 @@ export class SessionModel {
   private _runFrom = 0;
   private _sessionBusy = false;
   private _approvalMode: ApprovalMode;
+  private _pastRecord: ISample | null = null;
   private readonly _changed = new Signal<this, void>(this);
 }
 

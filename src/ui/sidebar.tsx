@@ -6,6 +6,8 @@ import * as React from 'react';
 import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from '../agent/approvals';
 import type { IBridgeCollection, ISessionSummary } from '../tokens';
 import { ApprovalModeSelect, ApprovalPrompt } from './approvals';
+import { ExportModel, redactionSummary, replayProblems } from './exportModel';
+import { downloadFiles, ExportView } from './exportView';
 import { baseName, ErrorBanner, HistoryList, IStatusLineProps, PromptBox, ReadOnlyBanner, StatusLine } from './controls';
 import type { AievModel } from './model';
 import type { TranscriptItem } from './transcript';
@@ -24,6 +26,7 @@ export interface ISidebarActions {
   onDecide: (decision: IApprovalDecision) => void;
   onApprovalMode: (mode: ApprovalMode) => void;
   onUndo: () => void;
+  onExport: () => void;
 }
 
 /** Everything the sidebar shows, and what it can ask for. */
@@ -44,6 +47,10 @@ export interface ISidebarViewProps extends ISidebarActions {
   pendingApproval: IApprovalRequest | null;
   /** The last run's cells can be put back. */
   canUndo: boolean;
+  /** The session has a record to export. */
+  canExport: boolean;
+  /** The export view, when open. */
+  exportView: React.ReactNode;
   items: TranscriptItem[];
   /** Identifies the conversation shown (its record id, else its notebook). */
   conversationKey: string;
@@ -70,6 +77,11 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
             {name ?? trans.__('no notebook open')}
           </span>
         </div>
+        {props.canExport && (
+          <button type="button" className="jp-aiev-Button" onClick={() => props.onExport()}>
+            {trans.__('Export')}
+          </button>
+        )}
         <button type="button" className="jp-aiev-Button" onClick={() => props.onNewSession()}>
           {trans.__('New session')}
         </button>
@@ -110,6 +122,7 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
         }
       />
       {props.pendingApproval && <ApprovalPrompt key={props.pendingApproval.call_id} trans={trans} request={props.pendingApproval} onDecide={props.onDecide} />}
+      {props.exportView}
       {props.canUndo && (
         <div className="jp-aiev-Undo">
           <button type="button" className="jp-aiev-Button" onClick={() => props.onUndo()} title={trans.__('Put the notebook’s cells back to before the last run (the kernel’s state stays)')}>
@@ -198,6 +211,8 @@ export class AievSidebar extends ReactWidget {
         approvalMode={session?.phase === 'readonly' ? null : model.approvalMode}
         pendingApproval={session?.pendingApproval ?? null}
         canUndo={Boolean(session?.canUndo)}
+        canExport={Boolean(session && !session.busy && session.record() && !model.exportView)}
+        exportView={model.exportView && this._exportView(model.exportView)}
         items={session ? session.transcript() : []}
         conversationKey={session?.id ?? session?.notebookPath ?? ''}
         readOnly={session?.phase === 'readonly' ? session.summary : null}
@@ -208,6 +223,28 @@ export class AievSidebar extends ReactWidget {
         status={status}
         textareaRef={this._textarea}
         {...this._actions}
+      />
+    );
+  }
+
+  private _exportView(view: ExportModel): JSX.Element {
+    const sample = view.scrubbed();
+    return (
+      <ExportView
+        trans={this._trans}
+        formats={view.formats}
+        allFormats={view.allFormats}
+        verifying={view.verifying}
+        verdict={view.verification?.verdict ?? null}
+        problems={view.verification ? replayProblems(view.verification) : []}
+        redactions={sample ? redactionSummary(sample) : []}
+        error={view.error}
+        saved={view.saved}
+        onToggle={format => view.toggleFormat(format)}
+        onVerify={() => void view.verify()}
+        onSave={() => void view.saveNextToNotebook()}
+        onDownload={() => downloadFiles(view.files())}
+        onClose={() => this._model.closeExport()}
       />
     );
   }
@@ -236,7 +273,8 @@ export class AievSidebar extends ReactWidget {
     onRevealCell: (cellId, callId) => void this._model.revealCell(cellId, callId),
     onDecide: decision => this._model.current?.decide(decision),
     onApprovalMode: mode => (this._model.approvalMode = mode),
-    onUndo: () => void this._model.current?.undoLastRun()
+    onUndo: () => void this._model.current?.undoLastRun(),
+    onExport: () => this._model.openExport()
   };
   private readonly _textarea = React.createRef<HTMLTextAreaElement>();
   private _ticker: ReturnType<typeof setInterval> | undefined;

@@ -30,6 +30,8 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       approvalMode: null,
       pendingApproval: null,
       canUndo: false,
+      canExport: false,
+      exportView: null,
       items: [],
       conversationKey: 'c1',
       readOnly: null,
@@ -49,6 +51,7 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       onDecide: (decision: { choice: string; reason?: string }) => calls.push(`decide:${decision.choice}:${decision.reason ?? ''}`),
       onApprovalMode: record('mode'),
       onUndo: record('undo'),
+      onExport: record('export'),
       ...overrides
     }
   };

@@ -7,7 +7,10 @@
 import { expect, test } from '@jupyterlab/galata';
 
 import type { IEventStep } from '../../src/trace/types';
-import { call, cellSource, ChatRequest, deleteSessions, lastToolResult, recordOf, run, Sidebar, startModel } from './aiev';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+
+import { call, cellSource, ChatRequest, deleteSessions, lastToolResult, openNewNotebook, recordOf, ROOT, run, Sidebar, startModel } from './aiev';
 
 test.use({ kernels: null, sessions: null });
 test.afterEach(({ request }) => deleteSessions(request));
@@ -81,6 +84,40 @@ test('Undo agent run puts the notebook back to before the run; the kernel keeps 
     expect(await cellSource(page, 0)).toBe('mine = "kept"');
     await expect(sidebar.notices().last()).toContainText('The kernel’s variables are not undone');
     await expect(sidebar.root.getByRole('button', { name: 'Undo agent run' })).toHaveCount(0);
+    model.verify();
+  } finally {
+    await model.stop();
+  }
+});
+
+test('Export: Verify replays on the server with the CSV beside the notebook, the redactions are shown, files saved next to it', async ({ page, tmpPath }) => {
+  const read = "import csv\nrows = list(csv.reader(open('data.csv')))\nprint(len(rows), 'rows')";
+  const model = await startModel([run(read), call('final_answer', { answer: 'data.csv has 3 rows.' })]);
+  try {
+    await page.contents.uploadContent('a,b\n1,2\n3,4\n', 'text', `${tmpPath}/data.csv`);
+    const path = await openNewNotebook(page, tmpPath, 'export.ipynb');
+    const sidebar = new Sidebar(page);
+    await sidebar.open();
+    await sidebar.ask('How many rows has data.csv? My token is ghp_abcdefghijklmnopqrstuvwxyz0123456789.');
+    await expect(sidebar.answers.first()).toContainText('data.csv has 3 rows.', { timeout: 60000 });
+
+    await sidebar.root.getByRole('button', { name: 'Export', exact: true }).click();
+    const view = sidebar.root.getByRole('region', { name: 'Export session' });
+    await view.getByRole('button', { name: 'Verify' }).click();
+    await expect(view.getByRole('status')).toHaveText('Verdict: verified', { timeout: 90000 });
+    await expect(view.getByLabel('Redactions')).toContainText('github');
+    await view.getByRole('checkbox', { name: 'trl' }).check();
+    await view.getByRole('button', { name: 'Save next to notebook' }).click();
+    await expect(view).toContainText('Saved:');
+
+    const id = (await recordOf(path)).id.replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
+    for (const format of ['openai', 'trl']) {
+      const file = join(ROOT, tmpPath, `export.aiev-${id}.${format}.jsonl`);
+      const text = readFileSync(file, 'utf8');
+      expect(text).not.toContain('ghp_abcdefghijklmnopqrstuvwxyz0123456789');
+      const row = JSON.parse(text.trim());
+      expect(JSON.stringify(row.messages)).toContain('3 rows');
+    }
     model.verify();
   } finally {
     await model.stop();
