@@ -26,6 +26,7 @@ import {
   secretValue
 } from './envSecrets';
 import { JsonCopier, locate, omitted, plainCopy, privateKeySpans, REDACTED, Redaction } from './redact';
+import { entropy, ISecretRule, SECRET_RULES } from './secretRules';
 import type { ISample } from './types';
 
 /** What to scrub besides the built-in rules. */
@@ -41,15 +42,16 @@ export interface IScrubOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** Every redaction kind, in precedence order when two matches overlap. */
-export const SCRUB_KINDS = [
+/** Every redaction kind, in precedence order when two matches overlap (the provider table's after `jwt`). */
+export const SCRUB_KINDS: readonly string[] = [
   ...['known_secret', 'private_key', 'anthropic_key', 'openai_key', 'huggingface_token', 'github_token'],
-  ...['aws_access_key_id', 'aws_secret_access_key', 'slack_webhook', 'slack_token', 'google_api_key', 'jwt'],
-  ...['auth_header', 'url_credentials', 'url_secret', 'env_secret', 'home_path']
-] as const;
+  ...['aws_access_key_id', 'aws_secret_access_key', 'slack_webhook', 'slack_token', 'google_api_key', 'jwt', 'jwt_base64'],
+  ...SECRET_RULES.map(row => row.id),
+  ...['curl_credentials', 'auth_header', 'url_credentials', 'url_secret', 'env_secret', 'home_path']
+];
 
-/** A redaction kind. */
-export type ScrubKind = (typeof SCRUB_KINDS)[number];
+/** A redaction kind: one of `SCRUB_KINDS`. */
+export type ScrubKind = string;
 
 /** The text that replaces a secret of `kind`, e.g. `[REDACTED:openai_key]`. */
 export function redactionToken(kind: string): string {
@@ -71,6 +73,8 @@ interface IRule {
   hints?: string[];
   lowerHints?: string[];
   accept?: (secret: string, groups: Groups) => boolean;
+  /** The rule runs only on texts this matches. */
+  within?: RegExp;
   /** What replaces a match: `redactionToken(kind)` unless given. */
   replacement?: string;
 }
@@ -86,6 +90,38 @@ const T = 'A-Za-z0-9_-';
 const NOT_AFTER = `(?:(?<![${T}])|(?<=${ESCAPE}))`;
 const NOT_BEFORE = `(?![${T}])`;
 
+const NOT_AFTER_B64 = `(?:(?<![A-Za-z0-9_+/-])|(?<=${ESCAPE}))`;
+const NOT_BEFORE_B64 = '(?![A-Za-z0-9_+/-])';
+// What comes between a name and its value in an assignment (`=`, `:`, `:=`, `::=`, `?=`, `=>`, `,` in a call, `>` in
+// XML), with the quotes, brackets and types around it: `name = "`, `"name": '`, `NAME ?= `, `("NAME", "`, `<name>`.
+const ASSIGN = `[ \\t\\w.-]{0,20}?[\\s'"\\\\\\]]{0,4}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'"\\s=\\\\]{0,6}`;
+const VALUE_END = `(?=[\\x60'"\\s;,)<\\]}&\\\\]|$)`;
+
+/** A provider row of secretRules.ts as a rule: its boundaries (or its name before it), keywords, entropy, allowlist. */
+function tableRule(row: ISecretRule): IRule {
+  const source = row.near
+    ? `(?:${row.near})${ASSIGN}(?<secret>(?:${row.pattern}))${VALUE_END}`
+    : row.within
+      ? row.pattern
+      : `${NOT_AFTER_B64}(?:${row.pattern})${NOT_BEFORE_B64}`;
+  const flags = `${row.ignoreCase || row.near ? 'i' : ''}${row.within ? 'm' : ''}`;
+  return rule(row.id, source, {
+    flags,
+    lowerHints: row.keywords,
+    within: row.within,
+    accept: secret => (row.entropy === undefined || entropy(secret) >= row.entropy) && !row.allow?.test(secret)
+  });
+}
+
+/** base64 of a JWT (`ZXlK…` is base64 of `eyJ`): its decoded text has a JWT's header and payload. */
+function encodedJwt(secret: string): boolean {
+  try {
+    return /^eyJ[\w-]{8,}\.eyJ[\w-]{8,}/.test(atob(secret.slice(0, secret.length - (secret.length % 4))));
+  } catch {
+    return false;
+  }
+}
+
 /** Has a 16+ character `[A-Za-z0-9_]` run with both letters and digits (random key bodies do; words do not). */
 const randomRun = (body: string): boolean =>
   body.split('-').some(run => run.length >= 16 && /\d/.test(run) && /[A-Za-z]/.test(run));
@@ -97,15 +133,15 @@ const RULES: IRule[] = [
     hints: ['sk-'],
     accept: secret => randomRun(secret.slice(3))
   }),
-  rule('huggingface_token', `${NOT_AFTER}(?:hf_|api_org_)[A-Za-z0-9]{30,}${NOT_BEFORE}`, {
+  rule('huggingface_token', `${NOT_AFTER}(?:hf_|api_org_)[A-Za-z0-9]{34}${NOT_BEFORE}`, {
     hints: ['hf_', 'api_org_'],
-    accept: secret => /\d/.test(secret) || (/[a-z]/.test(secret) && /[A-Z]/.test(secret))
+    accept: secret => keyLike(secret.slice(secret.indexOf('_') + 1))
   }),
   rule('github_token', `${NOT_AFTER}(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})${NOT_BEFORE}`, {
     hints: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_']
   }),
-  rule('aws_access_key_id', `(?:(?<![A-Za-z0-9])|(?<=${ESCAPE}))(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])`, {
-    hints: ['AKIA', 'ASIA', 'ABIA', 'ACCA']
+  rule('aws_access_key_id', `(?:(?<![A-Za-z0-9])|(?<=${ESCAPE}))(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])`, {
+    hints: ['A3T', 'AKIA', 'ASIA', 'ABIA', 'ACCA']
   }),
   rule(
     'aws_secret_access_key',
@@ -115,12 +151,25 @@ const RULES: IRule[] = [
   rule('slack_webhook', 'https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/(?<secret>[A-Za-z0-9_/+-]{16,})', {
     hints: ['hooks.slack.com']
   }),
-  rule('slack_token', `${NOT_AFTER}(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}${NOT_BEFORE}`, {
+  rule('slack_token', `${NOT_AFTER}(?:xox[abposre]|xoxe\\.xox[bp]|xapp)-[A-Za-z0-9-]{10,}${NOT_BEFORE}`, {
     hints: ['xox', 'xapp-'],
     accept: secret => /\d/.test(secret)
   }),
   rule('google_api_key', `${NOT_AFTER}AIza[${T}]{35}${NOT_BEFORE}`, { hints: ['AIza'] }),
   rule('jwt', `${NOT_AFTER}eyJ[${T}]{8,}\\.[${T}]{8,}\\.[${T}]*(?:\\.[${T}]+){0,2}${NOT_BEFORE}`, { hints: ['eyJ'] }),
+  rule('jwt_base64', `${NOT_AFTER_B64}ZXlK[A-Za-z0-9+/]{40,}={0,2}${NOT_BEFORE_B64}`, { hints: ['ZXlK'], accept: encodedJwt }),
+  ...SECRET_RULES.map(tableRule),
+  // `curl -u user:password`, `curl -H 'Authorization: …'` / `-H "X-Api-Key: …"`: the password or header value.
+  rule('curl_credentials', `\\bcurl\\b[^\\n]{0,2000}?\\s(?:-u|--user)(?:=|[ \\t]{1,5})["']?[^\\s"':]{1,100}:(?<secret>[^\\s"']{3,200})`, {
+    hints: ['curl'],
+    accept: secret => !PLACEHOLDER.test(secret)
+  }),
+  rule(
+    'curl_credentials',
+    `\\bcurl\\b[^\\n]{0,2000}?\\s(?:-H|--header)(?:=|[ \\t]{1,5})["']?(?:Authorization|[\\w-]*(?:api-?key|token|auth|secret)[\\w-]*)[ \\t]*:[ \\t]*` +
+      `(?:(?:Bearer|Basic|Token|Digest|ApiKey|Key)[ \\t]+)?(?<secret>[^\\s"']{8,2000})`,
+    { flags: 'i', hints: ['curl'], accept: secret => !PLACEHOLDER.test(secret) && !secret.startsWith('$') }
+  ),
   rule('auth_header', '\\bBearer\\s+(?<secret>[A-Za-z0-9._~+/-]{16,}=*)(?![A-Za-z0-9._~+/=-])', {
     flags: 'i',
     lowerHints: ['bearer'],
@@ -139,7 +188,7 @@ const RULES: IRule[] = [
   rule('url_secret', `[?&](?<name>[A-Za-z0-9_.-]{1,64})=(?<secret>[^?&\\s#'"<>\\\\]{1,1024})`, {
     hints: ['='],
     lowerHints: [...SECRET_NAME_WORDS, 'sig', 'code'], // what a secret-sounding name, or a URL one, contains
-    accept: (secret, groups) => secretValue(secret, nameStrength(groups.name ?? '', true))
+    accept: (secret, groups) => secretValue(secret, nameStrength(groups.name ?? '', true), groups.name)
   })
 ];
 
@@ -148,7 +197,7 @@ const RULES: IRule[] = [
  * secret-sounding name gets a match accepted, so a text without any of its words is skipped.
  */
 const ASSIGNMENT_RULES = ASSIGNMENT_FORMS.map(({ source, ...more }) =>
-  rule('env_secret', source, { ...more, lowerHints: SECRET_NAME_WORDS, accept: secretAssignment })
+  rule('env_secret', source, { ...more, lowerHints: SECRET_NAME_WORDS, accept: more.accept ?? secretAssignment })
 );
 
 const NONE: Finding[] = [];
@@ -158,8 +207,8 @@ const includesAny = (text: string, hints: string[]): boolean => hints.some(hint 
  * The matches of one rule, sorted. A rejected match is looked into again from its value (`"code": "KEY='…'"`).
  * `lower` gives the text in lower case (computed once per text, for `lowerHints`).
  */
-function runRule(text: string, { kind, re, hints, lowerHints, accept, replacement }: IRule, lower: () => string): Finding[] {
-  if ((hints && !includesAny(text, hints)) || (lowerHints && !includesAny(lower(), lowerHints))) {
+function runRule(text: string, { kind, re, hints, lowerHints, accept, replacement, within }: IRule, lower: () => string): Finding[] {
+  if ((hints && !includesAny(text, hints)) || (lowerHints && !includesAny(lower(), lowerHints)) || (within && !within.test(text))) {
     return NONE;
   }
   const found: Finding[] = [];
