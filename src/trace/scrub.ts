@@ -26,7 +26,7 @@ import {
   secretValue
 } from './envSecrets';
 import { JsonCopier, locate, omitted, plainCopy, privateKeySpans, REDACTED, Redaction } from './redact';
-import { entropy, ISecretRule, SECRET_RULES } from './secretRules';
+import { entropy, ISecretRule, KeywordSet, SECRET_RULES } from './secretRules';
 import type { ISample } from './types';
 
 /** What to scrub besides the built-in rules. */
@@ -73,8 +73,15 @@ interface IRule {
   hints?: string[];
   lowerHints?: string[];
   accept?: (secret: string, groups: Groups) => boolean;
+  /**
+   * A match must not follow a token character (`NOT_AFTER_B64`), checked here rather than in the regex: a regex
+   * that starts with its literal prefix is scanned far faster.
+   */
+  tokenStart?: boolean;
   /** The rule runs only on texts this matches. */
   within?: RegExp;
+  /** `hints` and `lowerHints` in lower case, for a `KeywordSet` (built-in rules): each group must have one present. */
+  keys?: string[][];
   /** What replaces a match: `redactionToken(kind)` unless given. */
   replacement?: string;
 }
@@ -103,12 +110,13 @@ function tableRule(row: ISecretRule): IRule {
     ? `(?:${row.near})${ASSIGN}(?<secret>(?:${row.pattern}))${VALUE_END}`
     : row.within
       ? row.pattern
-      : `${NOT_AFTER_B64}(?:${row.pattern})${NOT_BEFORE_B64}`;
+      : `(?:${row.pattern})${NOT_BEFORE_B64}`;
   const flags = `${row.ignoreCase || row.near ? 'i' : ''}${row.within ? 'm' : ''}`;
   return rule(row.id, source, {
     flags,
-    lowerHints: row.keywords,
+    ...(row.near || row.ignoreCase ? { lowerHints: row.keywords } : { hints: row.keywords }),
     within: row.within,
+    tokenStart: !row.near && !row.within,
     accept: secret => (row.entropy === undefined || entropy(secret) >= row.entropy) && !row.allow?.test(secret)
   });
 }
@@ -207,8 +215,17 @@ const includesAny = (text: string, hints: string[]): boolean => hints.some(hint 
  * The matches of one rule, sorted. A rejected match is looked into again from its value (`"code": "KEY='…'"`).
  * `lower` gives the text in lower case (computed once per text, for `lowerHints`).
  */
-function runRule(text: string, { kind, re, hints, lowerHints, accept, replacement, within }: IRule, lower: () => string): Finding[] {
-  if ((hints && !includesAny(text, hints)) || (lowerHints && !includesAny(lower(), lowerHints)) || (within && !within.test(text))) {
+/** Whether `at` starts a token: no token character before it (but an escaped `\n`, `\r`, `\t` counts as a break). */
+function startsToken(text: string, at: number): boolean {
+  const previous = text.charCodeAt(at - 1);
+  return at === 0 || !TOKEN_CHAR[previous] || (text[at - 2] === '\\' && 'nrt'.includes(text[at - 1]));
+}
+const TOKEN_CHAR = Array.from({ length: 128 }, (_, code) => /[A-Za-z0-9_+/-]/.test(String.fromCharCode(code)));
+
+function runRule(text: string, { kind, re, hints, lowerHints, accept, replacement, within, keys, tokenStart }: IRule, lower: () => string): Finding[] {
+  // A rule with `keys` runs only when they are present (`Scrubber.find`); its exact-case `hints` are checked here.
+  const ready = keys || !lowerHints || includesAny(lower(), lowerHints);
+  if (!ready || (hints && !includesAny(text, hints)) || (within && !within.test(text))) {
     return NONE;
   }
   const found: Finding[] = [];
@@ -217,7 +234,7 @@ function runRule(text: string, { kind, re, hints, lowerHints, accept, replacemen
     const groups = match.groups ?? {};
     const secret = groups.secret ?? match[0];
     const start = match.index + match[0].lastIndexOf(secret);
-    if (secret && (!accept || accept(secret, groups))) {
+    if (secret && (!tokenStart || startsToken(text, match.index)) && (!accept || accept(secret, groups))) {
       found.push({ start, end: start + secret.length, kind, replacement: replacement ?? redactionToken(kind) });
     } else {
       re.lastIndex = Math.max(start, match.index + 1);
@@ -264,6 +281,26 @@ const HOME_RULES = [
   home('(?<![A-Za-z0-9])[A-Za-z]:(\\\\\\\\|\\\\|/)Users\\1(?!(?:Public|Default|All Users|Default User)(?:\\\\|/|$))[^\\\\/:*?"<>|\\s]+', ['Users'])
 ];
 
+/** Keyword → the built-in rules whose `keys` hold it, with the bit of the group it is in. */
+const RULES_BY_KEYWORD = new Map<string, [IRule, number][]>();
+for (const current of [...RULES, ...ASSIGNMENT_RULES, ...HOME_RULES]) {
+  current.keys = [current.hints, current.lowerHints].filter((group): group is string[] => !!group).map(group => group.map(word => word.toLowerCase()));
+  current.keys.forEach((group, bit) => group.forEach(word => RULES_BY_KEYWORD.set(word, [...(RULES_BY_KEYWORD.get(word) ?? []), [current, bit]])));
+}
+/** The built-in rules' keywords, found in one pass over a text. */
+const BUILT_IN_KEYWORDS = new KeywordSet(RULES_BY_KEYWORD.keys());
+
+/** Per built-in rule with a keyword in `present`, a bit for each group of its `keys` that has one. */
+function satisfiedGroups(present: Set<string>): Map<IRule, number> {
+  const groups = new Map<IRule, number>();
+  for (const word of present) {
+    for (const [current, bit] of RULES_BY_KEYWORD.get(word) ?? []) {
+      groups.set(current, (groups.get(current) ?? 0) | (1 << bit));
+    }
+  }
+  return groups;
+}
+
 const processEnv = (): Record<string, string | undefined> => (typeof process === 'undefined' ? {} : process.env);
 
 /** The user's home folder from the environment (what `os.homedir()` reads), without importing `os`. */
@@ -305,10 +342,14 @@ class Scrubber {
     }
     let lowerCase: string | undefined;
     const lower = (): string => (lowerCase ??= text.toLowerCase());
+    const present = BUILT_IN_KEYWORDS.present(lower());
+    const satisfied = satisfiedGroups(present);
     const keys = privateKeySpans(text).map(([start, end]): Finding => ({ start, end, kind: 'private_key', replacement: PRIVATE_KEY_TOKEN }));
     accepted = admit(this._known ? runRule(text, this._known, lower) : NONE, keys);
     for (const current of this._rules) {
-      accepted = admit(accepted, runRule(text, current, lower));
+      if (!current.keys || satisfied.get(current) === (1 << current.keys.length) - 1) {
+        accepted = admit(accepted, runRule(text, current, lower));
+      }
     }
     this._found.set(text, accepted);
     return accepted;
@@ -462,4 +503,27 @@ export function scrubSample(sample: ISample, options: IScrubOptions = {}): ISamp
   }
   copy.redactions = redactions;
   return copy as unknown as ISample;
+}
+
+/** One entry of a redactions report: a `redactions` entry, with the sample it is in (for a dataset). */
+export type ReportedRedaction = Redaction & { sample?: string };
+
+/** How many redactions of each kind, the most frequent first. */
+export function countByKind(redactions: readonly Redaction[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const { kind } of redactions) {
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+}
+
+/** The one-line summary `export` and `harvest` print: `3 redactions (gitlab_pat 2, stripe_key 1)`. */
+export function redactionSummary(redactions: readonly Redaction[]): string {
+  const kinds = Object.entries(countByKind(redactions)).map(([kind, count]) => `${kind} ${count}`);
+  return `${redactions.length} redaction${redactions.length === 1 ? '' : 's'}${kinds.length ? ` (${kinds.join(', ')})` : ''}`;
+}
+
+/** What `--redactions-report FILE` writes: the counts by kind and every redaction (kind and location, never a value). */
+export function redactionReport(redactions: readonly ReportedRedaction[]): { total: number; by_kind: Record<string, number>; redactions: ReportedRedaction[] } {
+  return { total: redactions.length, by_kind: countByKind(redactions), redactions: [...redactions] };
 }

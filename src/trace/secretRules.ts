@@ -1,6 +1,6 @@
 /**
  * The provider secret formats `scrub.ts` knows, as one table: each row is a redaction kind (`id`), the shape of
- * the secret (`pattern`, a regex source without boundaries), the lower-case keywords one of which every text
+ * the secret (`pattern`, a regex source without boundaries), the keywords one of which every text
  * holding it contains (a cheap pre-filter, so hundreds of rows cost little), and optionally a minimum Shannon
  * entropy, the names it must be assigned to (`near`: for formats with no prefix of their own, e.g. a Twitter
  * secret is 50 letters and digits after a `twitter…` name) and an allowlist. Adding a provider is one row.
@@ -38,21 +38,21 @@ const B64 = 'A-Za-z0-9+/';
 
 /** Formats with a prefix of their own: found wherever they appear. */
 const PREFIXED: Row[] = [
-  ['onepassword_secret_key', 'A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}', ['a3-'], 3.8],
-  ['onepassword_service_token', `ops_eyJ[${B64}]{250,}={0,3}`, ['ops_eyj'], 4],
+  ['onepassword_secret_key', 'A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}', ['A3-'], 3.8],
+  ['onepassword_service_token', `ops_eyJ[${B64}]{250,}={0,3}`, ['ops_eyJ'], 4],
   ['adobe_client_secret', 'p8e-[A-Za-z0-9]{32}', ['p8e-'], 2],
-  ['age_secret_key', 'AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}', ['age-secret-key-1']],
+  ['age_secret_key', 'AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}', ['AGE-SECRET-KEY-1']],
   ['airtable_pat', 'pat[A-Za-z0-9]{14}\\.[a-f0-9]{64}', ['pat']],
-  ['alibaba_access_key_id', 'LTAI[A-Za-z0-9]{20}', ['ltai'], 2],
-  ['artifactory_api_key', 'AKCp[A-Za-z0-9]{69}', ['akcp'], 4.5],
-  ['artifactory_reference_token', 'cmVmd[A-Za-z0-9]{59}', ['cmvmd'], 4.5],
-  ['atlassian_api_token', 'ATATT3[A-Za-z0-9_=-]{186}', ['atatt3'], 3.5],
+  ['alibaba_access_key_id', 'LTAI[A-Za-z0-9]{20}', ['LTAI'], 2],
+  ['artifactory_api_key', 'AKCp[A-Za-z0-9]{69}', ['AKCp'], 4.5],
+  ['artifactory_reference_token', 'cmVmd[A-Za-z0-9]{59}', ['cmVmd'], 4.5],
+  ['atlassian_api_token', 'ATATT3[A-Za-z0-9_=-]{186}', ['ATATT3'], 3.5],
   ['authress_access_key', '(?:sc|ext|scauth|authress)_[A-Za-z0-9]{5,30}\\.[A-Za-z0-9]{4,6}\\.acc[_-][A-Za-z0-9-]{10,32}\\.[A-Za-z0-9+/_=-]{30,120}', ['.acc'], 2],
-  ['aws_bedrock_api_key', `ABSK[${B64}]{109,269}={0,2}`, ['absk'], 3],
+  ['aws_bedrock_api_key', `ABSK[${B64}]{109,269}={0,2}`, ['ABSK'], 3],
   ['aws_bedrock_short_lived_key', `bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[${B64}=%]*`, ['bedrock-api-key-']],
-  ['azure_ad_client_secret', '[A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34}', ['q~'], 3],
+  ['azure_ad_client_secret', '[A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34}', ['Q~'], 3],
   ['clickhouse_api_secret', '4b1d[A-Za-z0-9]{38}', ['4b1d'], 3],
-  ['clojars_token', 'CLOJARS_[A-Za-z0-9]{60}', ['clojars_'], 2],
+  ['clojars_token', 'CLOJARS_[A-Za-z0-9]{60}', ['CLOJARS_'], 2],
   ['cloudflare_origin_ca_key', 'v1\\.0-[a-f0-9]{24}-[a-f0-9]{146}', ['v1.0-'], 2],
   ['databricks_token', 'dapi[a-f0-9]{32}(?:-\\d)?', ['dapi'], 3],
   ['defined_networking_token', 'dnkey-[A-Za-z0-9=_-]{26}-[A-Za-z0-9=_-]{52}', ['dnkey-']],
@@ -61,11 +61,11 @@ const PREFIXED: Row[] = [
   ['dropbox_short_lived_token', 'sl\\.[A-Za-z0-9_=-]{135}', ['sl.'], 3],
   ['duffel_token', 'duffel_(?:test|live)_[A-Za-z0-9_=-]{43}', ['duffel_'], 2],
   ['dynatrace_token', 'dt0c01\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{64}', ['dt0c01.'], 4],
-  ['easypost_token', 'EZ[AT]K[A-Za-z0-9]{54}', ['ezak', 'eztk'], 2],
-  ['facebook_page_token', 'EAA[MC][A-Za-z0-9]{100,}', ['eaam', 'eaac'], 4],
-  ['facebook_access_token', '\\d{15,16}(?:\\||%7C)[0-9A-Za-z_-]{27,40}', ['|', '%7c'], 3],
-  ['flutterwave_key', 'FLW(?:SECK|PUBK)_TEST-[a-hA-H0-9]{32}-X|FLWSECK_TEST-[a-hA-H0-9]{12}', ['flwseck_test', 'flwpubk_test'], 2],
-  ['flyio_token', `fo1_[\\w-]{43}|fm1[ar]_[${B64}]{100,}={0,3}|fm2_[${B64}]{100,}={0,3}`, ['fo1_', 'fm1', 'fm2_'], 4],
+  ['easypost_token', 'EZ[AT]K[A-Za-z0-9]{54}', ['EZAK', 'EZTK'], 2],
+  ['facebook_page_token', 'EAA[MC][A-Za-z0-9]{100,}', ['EAAM', 'EAAC'], 4],
+  ['facebook_access_token', '\\d{15,16}(?:\\||%7C)[0-9A-Za-z_-]{27,40}', ['|', '%7C'], 3],
+  ['flutterwave_key', 'FLW(?:SECK|PUBK)_TEST-[a-hA-H0-9]{32}-X|FLWSECK_TEST-[a-hA-H0-9]{12}', ['FLWSECK_TEST', 'FLWPUBK_TEST'], 2],
+  ['flyio_token', `fo1_[\\w-]{43}|fm1[ar]_[${B64}]{100,}={0,3}|fm2_[${B64}]{100,}={0,3}`, ['fo1_', 'fm1a_', 'fm1r_', 'fm2_'], 4],
   ['frameio_token', 'fio-u-[A-Za-z0-9_=-]{64}', ['fio-u-']],
   ['gitlab_pat', 'glpat-[\\w-]{20,300}(?:\\.[0-9a-z]{9})?', ['glpat-'], 3],
   ['gitlab_cicd_job_token', 'glcbt-[0-9a-zA-Z]{1,5}_[\\w-]{20}', ['glcbt-'], 3],
@@ -76,38 +76,38 @@ const PREFIXED: Row[] = [
   ['gitlab_agent_token', 'glagent-[\\w-]{50}', ['glagent-'], 3],
   ['gitlab_oauth_secret', 'gloas-[\\w-]{64}', ['gloas-'], 3],
   ['gitlab_pipeline_trigger_token', 'glptt-[0-9a-f]{40}', ['glptt-'], 3],
-  ['gitlab_runner_registration_token', 'GR1348941[\\w-]{20}', ['gr1348941'], 3],
+  ['gitlab_runner_registration_token', 'GR1348941[\\w-]{20}', ['GR1348941'], 3],
   ['gitlab_runner_token', 'glrt-[\\w-]{20,300}(?:\\.[0-9a-z]{9})?', ['glrt-'], 3],
   ['gitlab_scim_token', 'glsoat-[\\w-]{20}', ['glsoat-'], 3],
   ['gitlab_session_cookie', '_gitlab_session=(?<secret>[0-9a-z]{32})', ['_gitlab_session='], 3],
-  ['grafana_api_key', 'eyJrIjoi[A-Za-z0-9]{70,400}={0,3}', ['eyjrijoi'], 3],
+  ['grafana_api_key', 'eyJrIjoi[A-Za-z0-9]{70,400}={0,3}', ['eyJrIjoi'], 3],
   ['grafana_cloud_token', `glc_[${B64}]{32,400}={0,3}`, ['glc_'], 3],
   ['grafana_service_account_token', 'glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}', ['glsa_'], 3],
   ['harness_api_key', '(?:pat|sat)\\.[\\w-]{22}\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{20}', ['pat.', 'sat.']],
   ['hashicorp_tf_token', '[A-Za-z0-9]{14}\\.atlasv1\\.[\\w=-]{60,70}', ['atlasv1'], 3.5],
-  ['heroku_api_key_v2', 'HRKU-AA[\\w-]{58}', ['hrku-aa'], 4],
+  ['heroku_api_key_v2', 'HRKU-AA[\\w-]{58}', ['HRKU-AA'], 4],
   ['infracost_token', 'ico-[A-Za-z0-9]{32}', ['ico-'], 3],
   ['intra42_client_secret', 's-s4t2(?:ud|af)-[a-f0-9]{64}', ['s-s4t2'], 3],
   ['linear_api_key', 'lin_api_[A-Za-z0-9]{40}', ['lin_api_'], 2],
   ['mailchimp_api_key', '[a-f0-9]{32}-us\\d{1,2}', ['-us'], 3],
-  ['mapbox_token', '[ps]k\\.eyJ[A-Za-z0-9_-]{20,}\\.[A-Za-z0-9_-]{20,}|pk\\.[A-Za-z0-9]{60}\\.[A-Za-z0-9]{22}', ['pk.', 'sk.eyj'], 3],
+  ['mapbox_token', '[ps]k\\.eyJ[A-Za-z0-9_-]{20,}\\.[A-Za-z0-9_-]{20,}|pk\\.[A-Za-z0-9]{60}\\.[A-Za-z0-9]{22}', ['pk.', 'sk.eyJ'], 3],
   ['maxmind_license_key', '[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk', ['_mmk'], 4],
   ['microsoft_teams_webhook', `https://[a-z0-9]+\\.webhook\\.office\\.com/webhookb2/${UUID}@${UUID}/IncomingWebhook/[a-z0-9]{32}/${UUID}`, ['webhook.office.com']],
-  ['new_relic_key', 'NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9-]{32}|NRJS-[a-f0-9]{19}', ['nrak-', 'nrii-', 'nrjs-'], 2],
+  ['new_relic_key', 'NRAK-[A-Z0-9]{27}|NRII-[A-Za-z0-9-]{32}|NRJS-[a-f0-9]{19}', ['NRAK-', 'NRII-', 'NRJS-'], 2],
   ['notion_token', 'ntn_\\d{11}[A-Za-z0-9]{35}', ['ntn_'], 4],
   ['npm_token', 'npm_[A-Za-z0-9]{36}', ['npm_'], 2],
-  ['octopus_deploy_api_key', 'API-[A-Z0-9]{26}', ['api-'], 3],
+  ['octopus_deploy_api_key', 'API-[A-Z0-9]{26}', ['API-'], 3],
   ['openshift_token', 'sha256~[\\w-]{43}', ['sha256~'], 3.5],
   ['perplexity_api_key', 'pplx-[A-Za-z0-9]{48}', ['pplx-'], 4],
   ['planetscale_token', 'pscale_(?:tkn|oauth|pw)_[\\w=.-]{32,64}', ['pscale_'], 3],
-  ['postman_api_key', 'PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}', ['pmak-'], 3],
+  ['postman_api_key', 'PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}', ['PMAK-'], 3],
   ['prefect_token', 'pnu_[A-Za-z0-9]{36}', ['pnu_'], 2],
   ['pulumi_token', 'pul-[a-f0-9]{40}', ['pul-'], 2],
-  ['pypi_token', 'pypi-AgEIcHlwaS5vcmc[\\w-]{50,1000}', ['pypi-ageichlwas5vcmc'], 3],
+  ['pypi_token', 'pypi-AgEIcHlwaS5vcmc[\\w-]{50,1000}', ['pypi-AgEIcHlwaS5vcmc'], 3],
   ['readme_token', 'rdme_[a-z0-9]{70}', ['rdme_'], 2],
   ['rubygems_token', 'rubygems_[a-f0-9]{48}', ['rubygems_'], 2],
   ['scalingo_token', 'tk-us-[\\w-]{48}', ['tk-us-'], 2],
-  ['sendgrid_api_key', 'SG\\.[\\w=-]{22}\\.[\\w=-]{43}', ['sg.'], 2],
+  ['sendgrid_api_key', 'SG\\.[\\w=-]{22}\\.[\\w=-]{43}', ['SG.'], 2],
   ['sendinblue_api_key', 'xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}', ['xkeysib-'], 2],
   ['sentry_org_token', `sntrys_eyJpYXQiO[${B64}]{10,400}={0,2}_[${B64}]{43}`, ['sntrys_'], 4.5],
   ['sentry_user_token', 'sntryu_[a-f0-9]{64}', ['sntryu_'], 3.5],
@@ -116,12 +116,12 @@ const PREFIXED: Row[] = [
   ['shopify_token', 'shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}', ['shpat_', 'shpca_', 'shppa_', 'shpss_'], 2],
   ['sidekiq_url_credentials', 'https?://(?<secret>[a-f0-9]{8}:[a-f0-9]{8})@(?:gems|enterprise)\\.contribsys\\.com', ['contribsys.com']],
   ['sourcegraph_token', 'sgp_(?:[a-fA-F0-9]{16}|local)_[a-fA-F0-9]{40}|sgp_[a-fA-F0-9]{40}', ['sgp_'], 3],
-  ['square_token', '(?:EAAA|sq0atp-)[\\w-]{22,60}|sq0csp-[\\w-]{43}', ['eaaa', 'sq0atp-', 'sq0csp-'], 2],
+  ['square_token', '(?:EAAA|sq0atp-)[\\w-]{22,60}|sq0csp-[\\w-]{43}', ['EAAA', 'sq0atp-', 'sq0csp-'], 2],
   ['stripe_key', '(?:sk|rk)_(?:test|live|prod)_[A-Za-z0-9]{10,99}', ['sk_test', 'sk_live', 'sk_prod', 'rk_test', 'rk_live', 'rk_prod'], 2],
-  ['twilio_api_key', 'SK[0-9a-fA-F]{32}', ['sk'], 3],
+  ['twilio_api_key', 'SK[0-9a-fA-F]{32}', ['SK'], 3],
   ['typeform_token', 'tfp_[A-Za-z0-9_.=-]{59}', ['tfp_'], 3],
   ['vault_token', 'hvb\\.[\\w-]{138,300}|hvs\\.[\\w-]{90,120}', ['hvb.', 'hvs.'], 3.5],
-  ['yandex_token', 't1\\.[A-Za-z0-9_-]+=*\\.[A-Za-z0-9_-]{86}=*|AQVN[A-Za-z0-9_-]{35,38}', ['t1.', 'aqvn'], 3]
+  ['yandex_token', 't1\\.[A-Za-z0-9_-]+=*\\.[A-Za-z0-9_-]{86}=*|AQVN[A-Za-z0-9_-]{35,38}', ['t1.', 'AQVN'], 3]
 ];
 
 type NearRow = [id: string, near: string, value: string, entropy?: number];
@@ -215,7 +215,7 @@ export const SECRET_RULES: ISecretRule[] = [
     // The values of a Kubernetes Secret's `data:` / `stringData:` (base64 or plain), in a text declaring one.
     id: 'kubernetes_secret',
     pattern: '^[ \\t]+[\\w.-]+:[ \\t]*["\']?(?<secret>[A-Za-z0-9+/]{10,}={0,3})["\']?[ \\t]*$',
-    keywords: ['secret'],
+    keywords: ['Secret'],
     within: /\bkind:[ \t]*["']?Secret\b["']?/,
     entropy: 3.3,
     allow: /^(?:Opaque|kubernetes)/
@@ -234,4 +234,58 @@ export function entropy(text: string): number {
     bits -= p * Math.log2(p);
   }
   return bits;
+}
+
+const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A regex source matching any of `words` (non-empty), as a trie: `gl(?:pat-|dt-)` for glpat-, gldt-. */
+function trie(words: string[]): string {
+  const byFirst = new Map<string, string[]>();
+  let ends = false;
+  for (const word of words) {
+    if (!word) {
+      ends = true;
+    } else {
+      byFirst.set(word[0], [...(byFirst.get(word[0]) ?? []), word.slice(1)]);
+    }
+  }
+  const branches = [...byFirst].map(([first, rests]) => escapeRegex(first) + trie(rests));
+  if (!branches.length) {
+    return '';
+  }
+  return branches.length === 1 && !ends ? branches[0] : `(?:${branches.join('|')})${ends ? '?' : ''}`;
+}
+
+/**
+ * Which of many lower-case keywords a lower-case text contains, in one pass (a regex trie, tried at every
+ * position so that overlapping keywords are all seen) instead of one search per keyword. One-character keywords
+ * are looked up directly.
+ */
+export class KeywordSet {
+  constructor(words: Iterable<string>) {
+    const all = [...new Set(words)].filter(word => word.length > 0);
+    this._single = all.filter(word => word.length === 1);
+    const long = all.filter(word => word.length > 1);
+    this._re = new RegExp(trie(long), 'g');
+    // A match stands for every keyword it contains (the trie reports the longest at a position).
+    this._within = new Map(long.map(word => [word, long.filter(other => word.includes(other))]));
+  }
+
+  /** The keywords `lower` contains. */
+  present(lower: string): Set<string> {
+    const found = new Set(this._single.filter(word => lower.includes(word)));
+    const re = this._re;
+    re.lastIndex = 0;
+    for (let match = re.exec(lower); match; match = re.exec(lower)) {
+      for (const word of this._within.get(match[0]) ?? [match[0]]) {
+        found.add(word);
+      }
+      re.lastIndex = match.index + 1;
+    }
+    return found;
+  }
+
+  private readonly _single: string[];
+  private readonly _re: RegExp;
+  private readonly _within: Map<string, string[]>;
 }

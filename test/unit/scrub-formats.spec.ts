@@ -32,6 +32,14 @@ describe('every provider format of secretRules.ts', () => {
     expect({ left, share: share(left, total) >= 0.99 }).toEqual({ left: [], share: true });
   });
 
+  it('finds each example by its own rule', () => {
+    const misnamed = FORMAT_EXAMPLES.filter(example => {
+      const { kinds } = scrubText(example.document ?? OUTPUT_PLACES.env(example.name, example.text), { homeDirs: [], env: {} });
+      return !kinds.includes(example.id);
+    });
+    expect(misnamed.map(example => example.id)).toEqual([]);
+  });
+
   it.each(Object.entries(CODE_PLACES))('is scrubbed in code: %s', (_, place) => {
     const left = survivors(FORMAT_EXAMPLES, example => example.document ?? place(example.name, example.text));
     expect({ left, share: share(left, total) >= 0.99 }).toEqual({ left: [], share: true });
