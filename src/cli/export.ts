@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { basename, join } from 'path';
 
 import { EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
-import { redactionReport, redactionSummary, scrubSample } from '../trace/scrub';
+import { redactionReport, redactionSummary } from '../trace/redaction/report';
+import { scrubSample } from '../trace/scrub';
 import type { ISample } from '../trace/types';
 import { validateSample } from '../trace/validate';
 import { parseOptions, UsageError } from './connect';

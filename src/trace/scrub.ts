@@ -11,6 +11,9 @@
  * - `env_secret`, the value assigned to a secret-sounding name (`NAME=value`, `export`, yaml, dict, JSON; only
  *   literals, placeholders left alone), and the values of the environment's secret-named variables wherever
  *   they appear: `envSecrets.ts` says which names, values and forms count.
+ * - The provider formats of `secretRules.ts` (GitLab, Stripe, Twilio, npm, PyPI… ~150 rows, each with its keywords
+ *   and entropy threshold): a text runs only the rows whose keywords it holds, found in one pass.
+ * - `curl -u user:password` and `curl -H 'Authorization: …'`, base64 of JWTs, Kubernetes Secret values.
  * - `image/*`, `audio/*`, `video/*` values, `data:` URLs and the `data` of image parts are never scanned.
  */
 import {
@@ -332,6 +335,8 @@ class Scrubber {
     // With the home folder `/root` alone, `given` is the built-in `/root` rule: the second run would find nothing new.
     const builtIn = homes.length === 1 && homes[0] === '/root' ? HOME_RULES.filter(r => r !== ROOT_HOME) : HOME_RULES;
     this._rules = [...RULES, ...(fromEnv ? [fromEnv] : []), ...ASSIGNMENT_RULES, ...(given ? [given] : []), ...builtIn];
+    this._rank = new Map(this._rules.map((current, index) => [current, index]));
+    this._unkeyed = this._rules.filter(current => !current.keys);
   }
 
   /** Every finding in `text`, sorted and non-overlapping (remembered: records repeat their texts). */
@@ -346,10 +351,10 @@ class Scrubber {
     const satisfied = satisfiedGroups(present);
     const keys = privateKeySpans(text).map(([start, end]): Finding => ({ start, end, kind: 'private_key', replacement: PRIVATE_KEY_TOKEN }));
     accepted = admit(this._known ? runRule(text, this._known, lower) : NONE, keys);
-    for (const current of this._rules) {
-      if (!current.keys || satisfied.get(current) === (1 << current.keys.length) - 1) {
-        accepted = admit(accepted, runRule(text, current, lower));
-      }
+    const ready = [...satisfied].filter(([current, groups]) => groups === (1 << (current.keys?.length ?? 0)) - 1).map(([current]) => current);
+    const rank = this._rank;
+    for (const current of [...this._unkeyed, ...ready].sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0))) {
+      accepted = admit(accepted, runRule(text, current, lower));
     }
     this._found.set(text, accepted);
     return accepted;
@@ -357,6 +362,9 @@ class Scrubber {
 
   private readonly _known: IRule | null;
   private readonly _rules: IRule[];
+  /** Each rule's place in `_rules` (its precedence), and the rules that run on every text (no `keys`). */
+  private readonly _rank: Map<IRule, number>;
+  private readonly _unkeyed: IRule[];
   private readonly _found = new Map<string, Finding[]>();
 }
 
@@ -505,25 +513,3 @@ export function scrubSample(sample: ISample, options: IScrubOptions = {}): ISamp
   return copy as unknown as ISample;
 }
 
-/** One entry of a redactions report: a `redactions` entry, with the sample it is in (for a dataset). */
-export type ReportedRedaction = Redaction & { sample?: string };
-
-/** How many redactions of each kind, the most frequent first. */
-export function countByKind(redactions: readonly Redaction[]): Record<string, number> {
-  const counts = new Map<string, number>();
-  for (const { kind } of redactions) {
-    counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  }
-  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
-}
-
-/** The one-line summary `export` and `harvest` print: `3 redactions (gitlab_pat 2, stripe_key 1)`. */
-export function redactionSummary(redactions: readonly Redaction[]): string {
-  const kinds = Object.entries(countByKind(redactions)).map(([kind, count]) => `${kind} ${count}`);
-  return `${redactions.length} redaction${redactions.length === 1 ? '' : 's'}${kinds.length ? ` (${kinds.join(', ')})` : ''}`;
-}
-
-/** What `--redactions-report FILE` writes: the counts by kind and every redaction (kind and location, never a value). */
-export function redactionReport(redactions: readonly ReportedRedaction[]): { total: number; by_kind: Record<string, number>; redactions: ReportedRedaction[] } {
-  return { total: redactions.length, by_kind: countByKind(redactions), redactions: [...redactions] };
-}

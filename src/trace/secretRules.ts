@@ -63,7 +63,7 @@ const PREFIXED: Row[] = [
   ['dynatrace_token', 'dt0c01\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{64}', ['dt0c01.'], 4],
   ['easypost_token', 'EZ[AT]K[A-Za-z0-9]{54}', ['EZAK', 'EZTK'], 2],
   ['facebook_page_token', 'EAA[MC][A-Za-z0-9]{100,}', ['EAAM', 'EAAC'], 4],
-  ['facebook_access_token', '\\d{15,16}(?:\\||%7C)[0-9A-Za-z_-]{27,40}', ['|', '%7C'], 3],
+  ['facebook_access_token', '\\d{15,16}(?:\\||%7C)[0-9A-Za-z_-]{27,40}', ['facebook', 'fb_', '%7C'], 3],
   ['flutterwave_key', 'FLW(?:SECK|PUBK)_TEST-[a-hA-H0-9]{32}-X|FLWSECK_TEST-[a-hA-H0-9]{12}', ['FLWSECK_TEST', 'FLWPUBK_TEST'], 2],
   ['flyio_token', `fo1_[\\w-]{43}|fm1[ar]_[${B64}]{100,}={0,3}|fm2_[${B64}]{100,}={0,3}`, ['fo1_', 'fm1a_', 'fm1r_', 'fm2_'], 4],
   ['frameio_token', 'fio-u-[A-Za-z0-9_=-]{64}', ['fio-u-']],
@@ -196,9 +196,36 @@ const NAMED: NearRow[] = [
   ['zendesk_secret', 'zendesk', '[a-z0-9]{40}', 3]
 ];
 
-/** The literal start of each alternative of a `near` source (`linked[_-]?in|lnkd` → linked, lnkd): its keywords. */
-const leadingWords = (source: string): string[] =>
-  source.split('|').flatMap(part => /^[a-z0-9_]+/.exec(part.replace(/^(?:\(\?:)+/, ''))?.[0] ?? []);
+/**
+ * The literal start of each alternative of a `near` source, its optional separators spelled out: its keywords
+ * (`linked[_-]?in|lnkd` → linkedin, linked_in, linked-in, lnkd).
+ */
+function leadingWords(source: string): string[] {
+  const spelled = (part: string): string[] => {
+    const separator = /\[([_.-]+)\]\?/.exec(part);
+    if (!separator) {
+      return [/^[a-z0-9_.-]+/.exec(part)?.[0] ?? ''];
+    }
+    const [before, after] = [part.slice(0, separator.index), part.slice(separator.index + separator[0].length)];
+    return ['', ...separator[1]].flatMap(between => spelled(before + between + after));
+  };
+  return [...new Set(topLevel(source).flatMap(part => spelled(part.replace(/^(?:\(\?:)+/, ''))))].filter(word => word.length > 0);
+}
+
+/** The top-level alternatives of a regex source (`a(?:b|c)|d` → `a(?:b|c)`, `d`). */
+function topLevel(source: string): string[] {
+  const parts = [''];
+  let depth = 0;
+  for (const char of source) {
+    depth += char === '(' ? 1 : char === ')' ? -1 : 0;
+    if (char === '|' && depth === 0) {
+      parts.push('');
+    } else {
+      parts[parts.length - 1] += char;
+    }
+  }
+  return parts;
+}
 
 /** Every provider format, those with a prefix first. */
 export const SECRET_RULES: ISecretRule[] = [

@@ -1,3 +1,4 @@
+import { redactionReport, redactionSummary } from '../../src/trace/redaction/report';
 import { scrubText } from '../../src/trace/scrub';
 import { SECRET_RULES } from '../../src/trace/secretRules';
 import { benignLines } from '../fixtures/benignLines';
@@ -95,5 +96,18 @@ describe('the other forms the issue lists', () => {
     for (const text of ['curl -u user:$PASSWORD https://x', 'curl -H "Authorization: Bearer $TOKEN" https://x', 'curl -H "Authorization: Bearer <token>" https://x']) {
       expect(scrubText(text, { homeDirs: [], env: {} }).kinds).toEqual([]);
     }
+  });
+});
+
+describe('the redactions summary and report', () => {
+  const redactions = [
+    { kind: 'stripe_key', location: 'steps[2].outputs[0].text' },
+    { kind: 'gitlab_pat', location: 'steps[2].code' },
+    { kind: 'gitlab_pat', location: 'notebook.cells[0].source' }
+  ];
+  it('counts by rule, the most frequent first', () => {
+    expect(redactionSummary(redactions)).toBe('3 redactions (gitlab_pat 2, stripe_key 1)');
+    expect(redactionSummary([])).toBe('0 redactions');
+    expect(redactionReport(redactions)).toEqual({ total: 3, by_kind: { gitlab_pat: 2, stripe_key: 1 }, redactions });
   });
 });
