@@ -31,7 +31,7 @@ export interface ISecretRule {
   within?: RegExp;
 }
 
-type Row = [id: string, pattern: string, keywords: string[], entropy?: number];
+type Row = [id: string, pattern: string, keywords: string[], entropy?: number, ignoreCase?: boolean];
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const B64 = 'A-Za-z0-9+/';
@@ -63,7 +63,7 @@ const PREFIXED: Row[] = [
   ['dynatrace_token', 'dt0c01\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{64}', ['dt0c01.'], 4],
   ['easypost_token', 'EZ[AT]K[A-Za-z0-9]{54}', ['EZAK', 'EZTK'], 2],
   ['facebook_page_token', 'EAA[MC][A-Za-z0-9]{100,}', ['EAAM', 'EAAC'], 4],
-  ['facebook_access_token', '\\d{15,16}(?:\\||%7C)[0-9A-Za-z_-]{27,40}', ['facebook', 'fb_', '%7C'], 3],
+  ['facebook_access_token', '\\d{15,16}(?:\\||%7C)[0-9A-Za-z_-]{27,40}', ['facebook', 'fb_', '%7c'], 3, true],
   ['flutterwave_key', 'FLW(?:SECK|PUBK)_TEST-[a-hA-H0-9]{32}-X|FLWSECK_TEST-[a-hA-H0-9]{12}', ['FLWSECK_TEST', 'FLWPUBK_TEST'], 2],
   ['flyio_token', `fo1_[\\w-]{43}|fm1[ar]_[${B64}]{100,}={0,3}|fm2_[${B64}]{100,}={0,3}`, ['fo1_', 'fm1a_', 'fm1r_', 'fm2_'], 4],
   ['frameio_token', 'fio-u-[A-Za-z0-9_=-]{64}', ['fio-u-']],
@@ -229,7 +229,7 @@ function topLevel(source: string): string[] {
 
 /** Every provider format, those with a prefix first. */
 export const SECRET_RULES: ISecretRule[] = [
-  ...PREFIXED.map(([id, pattern, keywords, entropy]): ISecretRule => ({ id, pattern, keywords, entropy })),
+  ...PREFIXED.map(([id, pattern, keywords, entropy, ignoreCase]): ISecretRule => ({ id, pattern, keywords, entropy, ignoreCase })),
   ...NAMED.map(([id, near, pattern, entropy]): ISecretRule => ({
     id,
     pattern,
@@ -241,7 +241,8 @@ export const SECRET_RULES: ISecretRule[] = [
   {
     // The values of a Kubernetes Secret's `data:` / `stringData:` (base64 or plain), in a text declaring one.
     id: 'kubernetes_secret',
-    pattern: '^[ \\t]+[\\w.-]+:[ \\t]*["\']?(?<secret>[A-Za-z0-9+/]{10,}={0,3})["\']?[ \\t]*$',
+    // Lines start and end at real line breaks or JSON-escaped ones (the text of a string literal in code).
+    pattern: '(?:^|\\\\n)[ \\t]+[\\w.-]+:[ \\t]*["\']?(?<secret>[A-Za-z0-9+/]{10,}={0,3})["\']?[ \\t]*(?=$|\\\\[nr])',
     keywords: ['Secret'],
     within: /\bkind:[ \t]*["']?Secret\b["']?/,
     entropy: 3.3,

@@ -59,7 +59,7 @@ describe('aiev export over every provider format in a real record', () => {
 
   /** The share of providers none of whose examples survive in `text`, and the ids of those that do. */
   function coverage(planted: Planted[], text: string): { share: number; survivors: string[] } {
-    const ids = new Set(planted[0].examples.map(example => example.id));
+    const ids = new Set(planted.flatMap(({ examples }) => examples.map(example => example.id)));
     const survivors = new Set(planted.flatMap(({ examples }) => examples.filter(example => !gone(example.secret, text)).map(example => example.id)));
     return { share: 1 - survivors.size / ids.size, survivors: [...survivors] };
   }
@@ -75,7 +75,7 @@ describe('aiev export over every provider format in a real record', () => {
     const context = coverage(outputs, text);
     const inCode = coverage(code, text);
     const bareShare = coverage(bare, text);
-    expect({ format, context: context.share >= 0.99, code: inCode.share >= 0.99 }).toEqual({ format, context: true, code: true });
+    expect({ format, context: context.share >= 0.99 || context.survivors, code: inCode.share >= 0.99 || inCode.survivors }).toEqual({ format, context: true, code: true });
     expect({ format, bare: bareShare.survivors }).toEqual({ format, bare: [] });
     // The one-line summary and the report: counts by rule and locations, never a value.
     const summary = log.split('\n').find(line => /^aiev export: \d+ redactions \(/.test(line));
