@@ -16,10 +16,12 @@
  * - `export_1000_steps_scrub_ms` and `export_scrub_share`: scrubbing, and its share of the total;
  * - `export_1000_steps_scrub_once_ms`: one scrub plus every projection (what a multi-format export could cost);
  * - `export_1000_steps_ratio_vs_stringify`: total / stringify (medians).
+ * - `scrub_50mb_text_ms` / `scrub_50mb_text_mb_per_s`: `scrubText` over one 50 MB text (the record's JSON, repeated;
+ *   images included, as a text holds them), the median of 3 runs: the scrubber's speed on plain text, beside it.
  * Not timed here, noted in the details: what `aiev export` also does (JSON.parse, validateSample).
  */
 import { EXPORT_FORMATS, ExportFormat, projectSample } from '../src/trace/projections';
-import { scrubSample } from '../src/trace/scrub';
+import { scrubSample, scrubText } from '../src/trace/scrub';
 import { validateSample } from '../src/trace/validate';
 import { fmt, IBenchContext, IBenchModule, IModuleResult, IRow, msWithP90, nowMs, ratio, stats } from './common';
 import { composeRecord, describeRecord, realSessions, unitPool } from './records';
@@ -88,6 +90,15 @@ export const exportBench: IBenchModule = {
       }
     }
 
+    const bigText = JSON.stringify(record).repeat(Math.ceil((50 * 2 ** 20) / JSON.stringify(record).length)).slice(0, 50 * 2 ** 20);
+    const bigTimes: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const t = nowMs();
+      scrubText(bigText, { homeDirs: [], env: {} });
+      bigTimes.push(nowMs() - t);
+    }
+    const big = stats(bigTimes);
+
     const total = stats(totals);
     const stringify = stats(stringifyTimes);
     const allScrub = stats(formats.flatMap(f => scrub[f]));
@@ -123,7 +134,8 @@ export const exportBench: IBenchModule = {
         item: 'one scrub + every projection',
         value: `${fmt(scrubOnce)} ms`,
         versus: `scrub ${fmt(allScrub.median)} + projections ${fmt(projectSum)} ms`
-      }
+      },
+      { item: 'scrubText of one 50 MB text', value: `${fmt(big.median)} ms`, versus: `${fmt(50 / (big.median / 1000))} MB/s (the record's JSON, repeated)` }
     ];
     return {
       keys: {
@@ -136,6 +148,8 @@ export const exportBench: IBenchModule = {
         export_1000_steps_scrub_once_ms: scrubOnce,
         export_1000_steps_stringify_ms: stringify.median,
         export_1000_steps_record_mb: shape.mb,
+        scrub_50mb_text_ms: big.median,
+        scrub_50mb_text_mb_per_s: Math.round((50 / (big.median / 1000)) * 10) / 10,
         ...Object.fromEntries(perFormat.map(p => [`export_1000_steps_${keyOf(p.format)}_ms`, p.total.median]))
       },
       rows,

@@ -2,18 +2,22 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { basename, join } from 'path';
 
 import { EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
+import { redactionReport, redactionSummary } from '../trace/redaction/report';
 import { scrubSample } from '../trace/scrub';
 import type { ISample } from '../trace/types';
 import { validateSample } from '../trace/validate';
 import { parseOptions, UsageError } from './connect';
 
 export const EXPORT_USAGE = `Usage: aiev export FILE.json --format FORMAT[,FORMAT…|all] [--out FILE | --out-dir DIR] [--no-redact]
+                   [--redactions-report FILE]
 
 Projects one record to training formats: ${EXPORT_FORMATS.join(', ')}. JSONL formats give one
 line, ipynb the final notebook. Secrets (provider keys, tokens, JWTs, private keys, secret-looking environment
 values, the home path) are scrubbed unless --no-redact. Without --out the result goes to stdout. Several formats
 (a comma-separated list, or all) are scrubbed once and written to --out-dir DIR, one file each:
-DIR/<record>.<format>.jsonl, DIR/<record>.ipynb for ipynb (<record>: the file name without .json / .aiev.json).`;
+DIR/<record>.<format>.jsonl, DIR/<record>.ipynb for ipynb (<record>: the file name without .json / .aiev.json).
+A one-line summary of the redactions (how many, by rule) is printed; --redactions-report FILE writes them all
+(rule and location, never the value) as JSON.`;
 
 /** The formats `--format` names: one, a comma-separated list or `all` (each once, in the order given). */
 function parseFormats(value: unknown): ExportFormat[] {
@@ -33,7 +37,7 @@ export function exportFileName(recordPath: string, format: ExportFormat): string
 
 /** `aiev export`: returns the exit status. */
 export async function exportCommand(argv: string[], log: (line: string) => void): Promise<number> {
-  const options = { format: { type: 'string' }, out: { type: 'string' }, 'out-dir': { type: 'string' }, 'no-redact': { type: 'boolean' } } as const;
+  const options = { format: { type: 'string' }, out: { type: 'string' }, 'out-dir': { type: 'string' }, 'no-redact': { type: 'boolean' }, 'redactions-report': { type: 'string' } } as const;
   const { values, positionals } = parseOptions(argv, options, true);
   const formats = parseFormats(values.format);
   const outDir = values['out-dir'];
@@ -58,7 +62,10 @@ export async function exportCommand(argv: string[], log: (line: string) => void)
   }
   // Scrubbed once, whatever the number of formats.
   const clean = values['no-redact'] ? sample : scrubSample(sample);
-  const scrubbed = clean.redactions.length - sample.redactions.length;
+  const found = clean.redactions.slice(sample.redactions.length);
+  if (values['redactions-report'] !== undefined) {
+    writeFileSync(values['redactions-report'], JSON.stringify(redactionReport(found), null, 2) + '\n');
+  }
   if (outDir !== undefined) {
     mkdirSync(outDir, { recursive: true });
   }
@@ -69,10 +76,13 @@ export async function exportCommand(argv: string[], log: (line: string) => void)
       const temp = `${out}.partial`;
       writeFileSync(temp, text);
       renameSync(temp, out);
-      log(`aiev export: ${format} → ${out}${values['no-redact'] ? ' (not redacted)' : ` (${scrubbed} secrets scrubbed)`}`);
+      log(`aiev export: ${format} → ${out}${values['no-redact'] ? ' (not redacted)' : ` (${found.length} secrets scrubbed)`}`);
     } else {
       process.stdout.write(text);
     }
+  }
+  if (!values['no-redact']) {
+    log(`aiev export: ${redactionSummary(found)}`);
   }
   return 0;
 }

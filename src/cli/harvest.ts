@@ -13,6 +13,7 @@ import { DatasetSummary } from '../trace/datasetSummary';
 import { sampleFromNotebook } from '../trace/fromNotebook';
 import { dialogueKey, EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
 import { writeSample } from '../trace/logFile';
+import { redactionReport, redactionSummary, ReportedRedaction } from '../trace/redaction/report';
 import { scrubSample } from '../trace/scrub';
 import type { ISample } from '../trace/types';
 import { validateSample } from '../trace/validate';
@@ -34,6 +35,8 @@ attachments are the files in its folder that its code names.
   --verified-only      keep only samples whose verdict is verified
   --dedupe             drop samples whose normalised dialogue was already seen
   --min-steps N        drop samples with fewer than N assistant turns
+  --redactions-report FILE
+                       write every redaction made (sample, rule, location; never the value) as JSON
 
 A bad input file is reported and skipped. The dataset is written whole at the end (never half-written), with
 a summary beside it (DATASET.summary.json, also printed as a table) and the sample ids in row order
@@ -191,7 +194,8 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
       timeout: { type: 'string' },
       'verified-only': { type: 'boolean' },
       dedupe: { type: 'boolean' },
-      'min-steps': { type: 'string' }
+      'min-steps': { type: 'string' },
+      'redactions-report': { type: 'string' }
     }, true);
   const { values, positionals } = parsed;
   const format = values.format as ExportFormat;
@@ -228,6 +232,7 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
     const seen = new Set<string>();
     const lines: string[] = [];
     const ids: string[] = [];
+    const redactions: ReportedRedaction[] = [];
     for (const sample of samples) {
       if (!sample) {
         continue;
@@ -250,6 +255,7 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
         seen.add(key);
       }
       const clean = scrubSample(sample);
+      redactions.push(...clean.redactions.slice(sample.redactions.length).map(entry => ({ sample: clean.id, ...entry })));
       lines.push(projectSample(clean, format));
       ids.push(clean.id);
       summary.written(clean);
@@ -267,6 +273,10 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
     // Sample ids in dataset order, to join rows back to records (the OpenAI format allows no extra keys).
     writeFileSync(out.replace(/\.(jsonl|parquet)$/, '.ids'), ids.map(id => `${id}\n`).join(''));
     log(summary.table());
+    log(`aiev harvest: ${redactionSummary(redactions)}`);
+    if (values['redactions-report'] !== undefined) {
+      writeFileSync(values['redactions-report'], JSON.stringify(redactionReport(redactions), null, 2) + '\n');
+    }
     log(`aiev harvest: ${lines.length} samples → ${out} (summary ${summaryPath})`);
     return lines.length ? 0 : 1;
   } finally {

@@ -31,8 +31,16 @@ const URL_WEAK_NAME = /^(KEY|SIG|SIGNATURE|CODE)$|_SIGNATURE$/;
 const NOT_SECRET_NAME = new RegExp(
   '_(IDS?|NAMES?|USER|USERNAME|FILE|PATH|DIR|URL|URI|HOST|PORT|TYPE|MODE|FIELDS?|LENGTH|LEN|MIN|MAX|COUNT|LIMIT|' +
     'TIMEOUT|TTL|ENV|VAR|HEADER|PARAM|PROMPT|HINT|ENABLED|REQUIRED|POLICY|ALGORITHM|FORMAT|VERSION|PREFIX|SUFFIX|' +
-    'COLUMN|INDEX|SIZE|TOKENS|EXPIRY|EXPIRES|ARN)$'
+    'COLUMN|INDEX|SIZE|TOKENS|EXPIRY|EXPIRES|ARN|MANAGER|WORDS?|BACKEND|PROVIDER|STORE|ENGINE|SCOPES?|NAMESPACE|' +
+    'MOUNT|LEVEL|STRENGTH|KIND|METHOD|SOURCE|LOCATION|REF|CLASS|TEMPLATE)$|' +
+    // Keys that name things, not credentials: `cache_key`, `idempotency_key`, `sort_key`, `partition_key`…
+    '(^|_)(CACHE|IDEMPOTENCY|SORT|PRIMARY|PARTITION|FOREIGN|ROUTING|GROUP|INDEX|LOOKUP|DEDUPE?|HASH|OBJECT|BUCKET|' +
+    'DICT|MAP|JOIN|MERGE|SEED|RANDOM|RNG|CONFIG|SECTION|TABLE|ROW|COLUMN|FIELD|SHARD|LOCK|QUEUE|TOPIC|METRIC|STATE|' +
+    'CLUSTER|SPLIT|FOLD|DATASET|REGISTRY|LABEL|CONTEXT|CELL|PAGINATION|CURSOR|PAGE)_KEY$'
 );
+// Names whose values may be any word (a password can be one); other strong names need more than a lower-case word.
+const PASSWORD_NAME = /PASS(WORD|WD|PHRASE)?($|_)|PWD$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Values that stand for a secret rather than being one. */
 export const PLACEHOLDER = new RegExp(
   [
@@ -45,9 +53,12 @@ export const PLACEHOLDER = new RegExp(
   'i'
 );
 
+/** A name upper-cased, camelCase, dots and dashes read as `_`. */
+const upperName = (name: string): string => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[.-]/g, '_').toUpperCase();
+
 /** How secret a variable / key / parameter name sounds (camelCase, dots and dashes read as `_`). */
 export function nameStrength(name: string, inUrl = false): Strength {
-  const upper = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[.-]/g, '_').toUpperCase();
+  const upper = upperName(name);
   if (NOT_SECRET_NAME.test(upper)) {
     return null;
   }
@@ -66,17 +77,37 @@ export function keyLike(value: string): boolean {
   return /^[A-Za-z0-9+/=_.~-]{12,}$/.test(value) && /\d.*\d/.test(value) && /[A-Za-z].*[A-Za-z]/.test(value);
 }
 
-/** Whether a literal assigned to a name of that strength is a secret (not a placeholder, nor a token already). */
-export function secretValue(value: string, strength: Strength): boolean {
+/**
+ * Whether a literal assigned to a name of that strength is a secret (not a placeholder, nor a token already). Given
+ * the `name`, a lower-case word is one only for a password name (`secret_word = 'regularisation'` stays); a UUID is
+ * one only for a strong name (`idempotency_key: <uuid>` stays).
+ */
+export function secretValue(value: string, strength: Strength, name = ''): boolean {
   if (!strength || !value.trim() || value.includes(REDACTED.slice(0, -1)) || PLACEHOLDER.test(value)) {
     return false;
   }
-  return !/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(value) && (strength === 'strong' || keyLike(value));
+  if (/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(value)) {
+    return false;
+  }
+  if (strength === 'weak') {
+    return keyLike(value) && !UUID.test(value);
+  }
+  return !name || !/^[a-z]+(-[a-z]+)*$/.test(value) || PASSWORD_NAME.test(upperName(name));
 }
 
 /** Whether an assignment form's `secret` group is a secret for its `name` group. */
 export const secretAssignment = (secret: string, groups: Record<string, string | undefined>): boolean =>
-  secretValue(secret, nameStrength(groups.name ?? ''));
+  secretValue(secret, nameStrength(groups.name ?? ''), groups.name ?? '');
+
+/** Code rather than a literal: an identifier or attribute chain (`pw`, `config.api_key`). */
+const CODE_VALUE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/** For the unquoted `name = value` forms of code: a secret assignment whose value is not code (unless key-like). */
+const unquotedAssignment = (secret: string, groups: Record<string, string | undefined>): boolean =>
+  secretAssignment(secret, groups) && (!CODE_VALUE.test(secret) || keyLike(secret));
+
+/** For triple-quoted values: the text inside, without the blank lines around it. */
+const blockAssignment = (secret: string, groups: Record<string, string | undefined>): boolean => secretAssignment(secret.trim(), groups);
 
 /** The secret-named variables of an environment whose values (8+ characters) are secrets, as `[name, value]`. */
 export function secretEnvEntries(env: Record<string, string | undefined>): [string, string][] {
@@ -96,21 +127,42 @@ export const ESCAPE = '\\\\[nrt]';
 export const QUOTE = `(?:\\\\?['"])`;
 const NAME = '(?<name>[A-Za-z_][A-Za-z0-9_.-]{0,127})';
 
-/** One assignment form: a regex source with `name` and `secret` groups, its extra flags and cheap hints. */
+/** One assignment form: a regex source with `name` and `secret` groups, its extra flags, cheap hints and check. */
 export interface IAssignmentForm {
   source: string;
   flags?: string;
   hints?: string[];
+  /** Whether a match is a secret (default `secretAssignment`). */
+  accept?: (secret: string, groups: Record<string, string | undefined>) => boolean;
 }
+
+// Between a name and its quoted value: an optional type (Go `var x string = `, `x: str = `) and the operator.
+const TYPED = "(?:[ \\t]*:?[ \\t]+(?:string|str|String|&str|&'static str))?";
+const OPERATOR = '(?:=>|::?=|\\?=|:|=(?!=))';
+// A quoted value up to its closing quote `q` (possibly JSON-escaped); it may hold the other quotes.
+const QUOTED = (min: number): string => `\\\\?(?<q>['"\`])(?<secret>(?:(?!\\\\?\\k<q>)[^\\n]){${min},4096})\\\\?\\k<q>`;
 
 /** The `env_secret` assignment forms, in precedence order; each match is checked by `secretAssignment`. */
 export const ASSIGNMENT_FORMS: IAssignmentForm[] = [
-  // `NAME = 'literal'`, `'name': "literal"`, `os.environ["NAME"] = '…'`, also with JSON-escaped quotes.
+  // `NAME = """…"""`, `name = '''…'''`: a triple-quoted value, over lines.
   {
-    source:
-      `(?:(?<![A-Za-z0-9_.$])|(?<=${ESCAPE}))${QUOTE}?${NAME}${QUOTE}?\\]?[ \\t]*(?:=>|:=?|=(?!=))[ \\t]*` +
-      `\\\\?(?<q>['"])(?<secret>(?:[^'"\\\\\\n]|\\\\[^'"\\n]){0,4096})\\\\?\\k<q>`
+    source: `(?<![A-Za-z0-9_.$])${NAME}${TYPED}[ \\t]*${OPERATOR}[ \\t]*(?<q>"""|''')(?<secret>[\\s\\S]{1,4096}?)\\k<q>`,
+    hints: ['"""', "'''"],
+    accept: blockAssignment
   },
+  // `NAME = 'literal'`, `'name': "literal"`, `os.environ["NAME"] = '…'`, Go `var name string = "…"` and backticks,
+  // Makefile `NAME ?= "…"`, also with JSON-escaped quotes.
+  {
+    source: `(?:(?<![A-Za-z0-9_.$])|(?<=${ESCAPE}))${QUOTE}?${NAME}${QUOTE}?\\]?${TYPED}[ \\t]*${OPERATOR}[ \\t]*${QUOTED(0)}`
+  },
+  // `System.setProperty("X_TOKEN", "…")`, `os.environ.setdefault('X_TOKEN', '…')`, `os.putenv`, Go `os.Setenv`.
+  {
+    source: `(?:setProperty|setdefault|putenv|[sS]etenv)\\([ \\t]*\\\\?(?<p>['"])${NAME}\\\\?\\k<p>[ \\t]*,[ \\t]*${QUOTED(1)}`,
+    hints: ['(']
+  },
+  // XML: `<password>…</password>`, `<add key="ApiKey" value="…"/>`.
+  { source: `<${NAME}(?:[ \\t][^>\\n]{0,200})?>(?<secret>[^<\\n]{1,4096})</\\k<name>>`, hints: ['</'] },
+  { source: `<add[ \\t]+key=\\\\?(?<p>['"])${NAME}\\\\?\\k<p>[ \\t]+value=${QUOTED(1)}`, flags: 'i', hints: ['key='] },
   // `NAME=value` as `env`, `export` and `.env` print it: upper-case name, no spaces.
   {
     source:
@@ -124,5 +176,14 @@ export const ASSIGNMENT_FORMS: IAssignmentForm[] = [
       `^[ \\t]*(?:-[ \\t]+|export[ \\t]+)?${NAME}(?:=|[ \\t]*:[ \\t]+)` +
       `(?<secret>[^\\s'"\`,;(){}\\[\\]<>|&#]{1,4096})[ \\t]*(?=$|#)`,
     flags: 'm'
+  },
+  // `name = value` unquoted in code or config, Makefile `NAME ::= value` / `NAME ?= value`: not code.
+  {
+    source:
+      `^[ \\t]*(?:(?:export|var|let|const|set|readonly|local)[ \\t]+)?${NAME}[ \\t]*(?:::?=|\\?=|\\+?=)[ \\t]*` +
+      `(?<secret>[^\\s'"\`,;(){}\\[\\]<>|&#]{1,4096})[ \\t]*(?=$|#)`,
+    flags: 'm',
+    hints: ['='],
+    accept: unquotedAssignment
   }
 ];

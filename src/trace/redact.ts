@@ -155,7 +155,7 @@ export abstract class JsonCopier {
 const PEM_LABEL = '(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----';
 const PEM_BEGIN = new RegExp(`-----BEGIN ${PEM_LABEL}`, 'g');
 const PEM_END = new RegExp(`-----END ${PEM_LABEL}`, 'g');
-const PEM_BODY_LINE = /^(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info|Comment|Version):.*)$/;
+const PEM_BODY_LINE = /^(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info|Comment|Version|Charset|Hash|MessageID):.*)$/;
 const PEM_MAX_BLOCK = 32768;
 
 /** Where the line break at `at` ends (a real one or a JSON-escaped `\n` / `\r\n`), or -1 when there is none. */
@@ -213,7 +213,7 @@ function bodyBefore(text: string, to: number): number {
  * base64 lines after or before it: a block cut by output truncation or split over outputs. Linear in `text`.
  */
 export function privateKeySpans(text: string): [number, number][] {
-  if (!text.includes('PRIVATE KEY-----')) {
+  if (!text.includes('PRIVATE KEY')) {
     return [];
   }
   const positions = (re: RegExp): [number, number][] => [...text.matchAll(re)].map(m => [m.index ?? 0, (m.index ?? 0) + m[0].length]);

@@ -11,6 +11,9 @@
  * - `env_secret`, the value assigned to a secret-sounding name (`NAME=value`, `export`, yaml, dict, JSON; only
  *   literals, placeholders left alone), and the values of the environment's secret-named variables wherever
  *   they appear: `envSecrets.ts` says which names, values and forms count.
+ * - The provider formats of `secretRules.ts` (GitLab, Stripe, Twilio, npm, PyPI… ~150 rows, each with its keywords
+ *   and entropy threshold): a text runs only the rows whose keywords it holds, found in one pass.
+ * - `curl -u user:password` and `curl -H 'Authorization: …'`, base64 of JWTs, Kubernetes Secret values.
  * - `image/*`, `audio/*`, `video/*` values, `data:` URLs and the `data` of image parts are never scanned.
  */
 import {
@@ -26,6 +29,7 @@ import {
   secretValue
 } from './envSecrets';
 import { JsonCopier, locate, omitted, plainCopy, privateKeySpans, REDACTED, Redaction } from './redact';
+import { entropy, ISecretRule, KeywordSet, SECRET_RULES } from './secretRules';
 import type { ISample } from './types';
 
 /** What to scrub besides the built-in rules. */
@@ -41,15 +45,16 @@ export interface IScrubOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** Every redaction kind, in precedence order when two matches overlap. */
-export const SCRUB_KINDS = [
+/** Every redaction kind, in precedence order when two matches overlap (the provider table's after `jwt`). */
+export const SCRUB_KINDS: readonly string[] = [
   ...['known_secret', 'private_key', 'anthropic_key', 'openai_key', 'huggingface_token', 'github_token'],
-  ...['aws_access_key_id', 'aws_secret_access_key', 'slack_webhook', 'slack_token', 'google_api_key', 'jwt'],
-  ...['auth_header', 'url_credentials', 'url_secret', 'env_secret', 'home_path']
-] as const;
+  ...['aws_access_key_id', 'aws_secret_access_key', 'slack_webhook', 'slack_token', 'google_api_key', 'jwt', 'jwt_base64'],
+  ...SECRET_RULES.map(row => row.id),
+  ...['curl_credentials', 'auth_header', 'url_credentials', 'url_secret', 'env_secret', 'home_path']
+];
 
-/** A redaction kind. */
-export type ScrubKind = (typeof SCRUB_KINDS)[number];
+/** A redaction kind: one of `SCRUB_KINDS`. */
+export type ScrubKind = string;
 
 /** The text that replaces a secret of `kind`, e.g. `[REDACTED:openai_key]`. */
 export function redactionToken(kind: string): string {
@@ -71,6 +76,15 @@ interface IRule {
   hints?: string[];
   lowerHints?: string[];
   accept?: (secret: string, groups: Groups) => boolean;
+  /**
+   * A match must not follow a token character (`NOT_AFTER_B64`), checked here rather than in the regex: a regex
+   * that starts with its literal prefix is scanned far faster.
+   */
+  tokenStart?: boolean;
+  /** The rule runs only on texts this matches. */
+  within?: RegExp;
+  /** `hints` and `lowerHints` in lower case, for a `KeywordSet` (built-in rules): each group must have one present. */
+  keys?: string[][];
   /** What replaces a match: `redactionToken(kind)` unless given. */
   replacement?: string;
 }
@@ -86,6 +100,39 @@ const T = 'A-Za-z0-9_-';
 const NOT_AFTER = `(?:(?<![${T}])|(?<=${ESCAPE}))`;
 const NOT_BEFORE = `(?![${T}])`;
 
+const NOT_AFTER_B64 = `(?:(?<![A-Za-z0-9_+/-])|(?<=${ESCAPE}))`;
+const NOT_BEFORE_B64 = '(?![A-Za-z0-9_+/-])';
+// What comes between a name and its value in an assignment (`=`, `:`, `:=`, `::=`, `?=`, `=>`, `,` in a call, `>` in
+// XML), with the quotes, brackets and types around it: `name = "`, `"name": '`, `NAME ?= `, `("NAME", "`, `<name>`.
+const ASSIGN = `[ \\t\\w.-]{0,20}?[\\s'"\\\\\\]]{0,4}(?:=|>|:{1,3}=|\\|\\||:|=>|\\?=|,)[\\x60'"\\s=\\\\]{0,6}`;
+const VALUE_END = `(?=[\\x60'"\\s;,)<\\]}&\\\\]|$)`;
+
+/** A provider row of secretRules.ts as a rule: its boundaries (or its name before it), keywords, entropy, allowlist. */
+function tableRule(row: ISecretRule): IRule {
+  const source = row.near
+    ? `(?:${row.near})${ASSIGN}(?<secret>(?:${row.pattern}))${VALUE_END}`
+    : row.within
+      ? row.pattern
+      : `(?:${row.pattern})${NOT_BEFORE_B64}`;
+  const flags = `${row.ignoreCase || row.near ? 'i' : ''}${row.within ? 'm' : ''}`;
+  return rule(row.id, source, {
+    flags,
+    ...(row.near || row.ignoreCase ? { lowerHints: row.keywords } : { hints: row.keywords }),
+    within: row.within,
+    tokenStart: !row.near && !row.within,
+    accept: secret => (row.entropy === undefined || entropy(secret) >= row.entropy) && !row.allow?.test(secret)
+  });
+}
+
+/** base64 of a JWT (`ZXlK…` is base64 of `eyJ`): its decoded text has a JWT's header and payload. */
+function encodedJwt(secret: string): boolean {
+  try {
+    return /^eyJ[\w-]{8,}\.eyJ[\w-]{8,}/.test(atob(secret.slice(0, secret.length - (secret.length % 4))));
+  } catch {
+    return false;
+  }
+}
+
 /** Has a 16+ character `[A-Za-z0-9_]` run with both letters and digits (random key bodies do; words do not). */
 const randomRun = (body: string): boolean =>
   body.split('-').some(run => run.length >= 16 && /\d/.test(run) && /[A-Za-z]/.test(run));
@@ -97,15 +144,15 @@ const RULES: IRule[] = [
     hints: ['sk-'],
     accept: secret => randomRun(secret.slice(3))
   }),
-  rule('huggingface_token', `${NOT_AFTER}(?:hf_|api_org_)[A-Za-z0-9]{30,}${NOT_BEFORE}`, {
+  rule('huggingface_token', `${NOT_AFTER}(?:hf_|api_org_)[A-Za-z0-9]{34}${NOT_BEFORE}`, {
     hints: ['hf_', 'api_org_'],
-    accept: secret => /\d/.test(secret) || (/[a-z]/.test(secret) && /[A-Z]/.test(secret))
+    accept: secret => keyLike(secret.slice(secret.indexOf('_') + 1))
   }),
   rule('github_token', `${NOT_AFTER}(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})${NOT_BEFORE}`, {
     hints: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_']
   }),
-  rule('aws_access_key_id', `(?:(?<![A-Za-z0-9])|(?<=${ESCAPE}))(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])`, {
-    hints: ['AKIA', 'ASIA', 'ABIA', 'ACCA']
+  rule('aws_access_key_id', `(?:(?<![A-Za-z0-9])|(?<=${ESCAPE}))(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])`, {
+    hints: ['A3T', 'AKIA', 'ASIA', 'ABIA', 'ACCA']
   }),
   rule(
     'aws_secret_access_key',
@@ -115,12 +162,25 @@ const RULES: IRule[] = [
   rule('slack_webhook', 'https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/(?<secret>[A-Za-z0-9_/+-]{16,})', {
     hints: ['hooks.slack.com']
   }),
-  rule('slack_token', `${NOT_AFTER}(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}${NOT_BEFORE}`, {
+  rule('slack_token', `${NOT_AFTER}(?:xox[abposre]|xoxe\\.xox[bp]|xapp)-[A-Za-z0-9-]{10,}${NOT_BEFORE}`, {
     hints: ['xox', 'xapp-'],
     accept: secret => /\d/.test(secret)
   }),
   rule('google_api_key', `${NOT_AFTER}AIza[${T}]{35}${NOT_BEFORE}`, { hints: ['AIza'] }),
   rule('jwt', `${NOT_AFTER}eyJ[${T}]{8,}\\.[${T}]{8,}\\.[${T}]*(?:\\.[${T}]+){0,2}${NOT_BEFORE}`, { hints: ['eyJ'] }),
+  rule('jwt_base64', `${NOT_AFTER_B64}ZXlK[A-Za-z0-9+/]{40,}={0,2}${NOT_BEFORE_B64}`, { hints: ['ZXlK'], accept: encodedJwt }),
+  ...SECRET_RULES.map(tableRule),
+  // `curl -u user:password`, `curl -H 'Authorization: …'` / `-H "X-Api-Key: …"`: the password or header value.
+  rule('curl_credentials', `\\bcurl\\b[^\\n]{0,2000}?\\s(?:-u|--user)(?:=|[ \\t]{1,5})["']?[^\\s"':]{1,100}:(?<secret>[^\\s"']{3,200})`, {
+    hints: ['curl'],
+    accept: secret => !PLACEHOLDER.test(secret)
+  }),
+  rule(
+    'curl_credentials',
+    `\\bcurl\\b[^\\n]{0,2000}?\\s(?:-H|--header)(?:=|[ \\t]{1,5})["']?(?:Authorization|[\\w-]*(?:api-?key|token|auth|secret)[\\w-]*)[ \\t]*:[ \\t]*` +
+      `(?:(?:Bearer|Basic|Token|Digest|ApiKey|Key)[ \\t]+)?(?<secret>[^\\s"']{8,2000})`,
+    { flags: 'i', hints: ['curl'], accept: secret => !PLACEHOLDER.test(secret) && !secret.startsWith('$') }
+  ),
   rule('auth_header', '\\bBearer\\s+(?<secret>[A-Za-z0-9._~+/-]{16,}=*)(?![A-Za-z0-9._~+/=-])', {
     flags: 'i',
     lowerHints: ['bearer'],
@@ -139,7 +199,7 @@ const RULES: IRule[] = [
   rule('url_secret', `[?&](?<name>[A-Za-z0-9_.-]{1,64})=(?<secret>[^?&\\s#'"<>\\\\]{1,1024})`, {
     hints: ['='],
     lowerHints: [...SECRET_NAME_WORDS, 'sig', 'code'], // what a secret-sounding name, or a URL one, contains
-    accept: (secret, groups) => secretValue(secret, nameStrength(groups.name ?? '', true))
+    accept: (secret, groups) => secretValue(secret, nameStrength(groups.name ?? '', true), groups.name)
   })
 ];
 
@@ -148,7 +208,7 @@ const RULES: IRule[] = [
  * secret-sounding name gets a match accepted, so a text without any of its words is skipped.
  */
 const ASSIGNMENT_RULES = ASSIGNMENT_FORMS.map(({ source, ...more }) =>
-  rule('env_secret', source, { ...more, lowerHints: SECRET_NAME_WORDS, accept: secretAssignment })
+  rule('env_secret', source, { ...more, lowerHints: SECRET_NAME_WORDS, accept: more.accept ?? secretAssignment })
 );
 
 const NONE: Finding[] = [];
@@ -158,8 +218,17 @@ const includesAny = (text: string, hints: string[]): boolean => hints.some(hint 
  * The matches of one rule, sorted. A rejected match is looked into again from its value (`"code": "KEY='…'"`).
  * `lower` gives the text in lower case (computed once per text, for `lowerHints`).
  */
-function runRule(text: string, { kind, re, hints, lowerHints, accept, replacement }: IRule, lower: () => string): Finding[] {
-  if ((hints && !includesAny(text, hints)) || (lowerHints && !includesAny(lower(), lowerHints))) {
+/** Whether `at` starts a token: no token character before it (but an escaped `\n`, `\r`, `\t` counts as a break). */
+function startsToken(text: string, at: number): boolean {
+  const previous = text.charCodeAt(at - 1);
+  return at === 0 || !TOKEN_CHAR[previous] || (text[at - 2] === '\\' && 'nrt'.includes(text[at - 1]));
+}
+const TOKEN_CHAR = Array.from({ length: 128 }, (_, code) => /[A-Za-z0-9_+/-]/.test(String.fromCharCode(code)));
+
+function runRule(text: string, { kind, re, hints, lowerHints, accept, replacement, within, keys, tokenStart }: IRule, lower: () => string): Finding[] {
+  // A rule with `keys` runs only when they are present (`Scrubber.find`); its exact-case `hints` are checked here.
+  const ready = keys || !lowerHints || includesAny(lower(), lowerHints);
+  if (!ready || (hints && !includesAny(text, hints)) || (within && !within.test(text))) {
     return NONE;
   }
   const found: Finding[] = [];
@@ -168,7 +237,7 @@ function runRule(text: string, { kind, re, hints, lowerHints, accept, replacemen
     const groups = match.groups ?? {};
     const secret = groups.secret ?? match[0];
     const start = match.index + match[0].lastIndexOf(secret);
-    if (secret && (!accept || accept(secret, groups))) {
+    if (secret && (!tokenStart || startsToken(text, match.index)) && (!accept || accept(secret, groups))) {
       found.push({ start, end: start + secret.length, kind, replacement: replacement ?? redactionToken(kind) });
     } else {
       re.lastIndex = Math.max(start, match.index + 1);
@@ -215,6 +284,26 @@ const HOME_RULES = [
   home('(?<![A-Za-z0-9])[A-Za-z]:(\\\\\\\\|\\\\|/)Users\\1(?!(?:Public|Default|All Users|Default User)(?:\\\\|/|$))[^\\\\/:*?"<>|\\s]+', ['Users'])
 ];
 
+/** Keyword → the built-in rules whose `keys` hold it, with the bit of the group it is in. */
+const RULES_BY_KEYWORD = new Map<string, [IRule, number][]>();
+for (const current of [...RULES, ...ASSIGNMENT_RULES, ...HOME_RULES]) {
+  current.keys = [current.hints, current.lowerHints].filter((group): group is string[] => !!group).map(group => group.map(word => word.toLowerCase()));
+  current.keys.forEach((group, bit) => group.forEach(word => RULES_BY_KEYWORD.set(word, [...(RULES_BY_KEYWORD.get(word) ?? []), [current, bit]])));
+}
+/** The built-in rules' keywords, found in one pass over a text. */
+const BUILT_IN_KEYWORDS = new KeywordSet(RULES_BY_KEYWORD.keys());
+
+/** Per built-in rule with a keyword in `present`, a bit for each group of its `keys` that has one. */
+function satisfiedGroups(present: Set<string>): Map<IRule, number> {
+  const groups = new Map<IRule, number>();
+  for (const word of present) {
+    for (const [current, bit] of RULES_BY_KEYWORD.get(word) ?? []) {
+      groups.set(current, (groups.get(current) ?? 0) | (1 << bit));
+    }
+  }
+  return groups;
+}
+
 const processEnv = (): Record<string, string | undefined> => (typeof process === 'undefined' ? {} : process.env);
 
 /** The user's home folder from the environment (what `os.homedir()` reads), without importing `os`. */
@@ -246,6 +335,8 @@ class Scrubber {
     // With the home folder `/root` alone, `given` is the built-in `/root` rule: the second run would find nothing new.
     const builtIn = homes.length === 1 && homes[0] === '/root' ? HOME_RULES.filter(r => r !== ROOT_HOME) : HOME_RULES;
     this._rules = [...RULES, ...(fromEnv ? [fromEnv] : []), ...ASSIGNMENT_RULES, ...(given ? [given] : []), ...builtIn];
+    this._rank = new Map(this._rules.map((current, index) => [current, index]));
+    this._unkeyed = this._rules.filter(current => !current.keys);
   }
 
   /** Every finding in `text`, sorted and non-overlapping (remembered: records repeat their texts). */
@@ -256,9 +347,13 @@ class Scrubber {
     }
     let lowerCase: string | undefined;
     const lower = (): string => (lowerCase ??= text.toLowerCase());
+    const present = BUILT_IN_KEYWORDS.present(lower());
+    const satisfied = satisfiedGroups(present);
     const keys = privateKeySpans(text).map(([start, end]): Finding => ({ start, end, kind: 'private_key', replacement: PRIVATE_KEY_TOKEN }));
     accepted = admit(this._known ? runRule(text, this._known, lower) : NONE, keys);
-    for (const current of this._rules) {
+    const ready = [...satisfied].filter(([current, groups]) => groups === (1 << (current.keys?.length ?? 0)) - 1).map(([current]) => current);
+    const rank = this._rank;
+    for (const current of [...this._unkeyed, ...ready].sort((a, b) => (rank.get(a) ?? 0) - (rank.get(b) ?? 0))) {
       accepted = admit(accepted, runRule(text, current, lower));
     }
     this._found.set(text, accepted);
@@ -267,6 +362,9 @@ class Scrubber {
 
   private readonly _known: IRule | null;
   private readonly _rules: IRule[];
+  /** Each rule's place in `_rules` (its precedence), and the rules that run on every text (no `keys`). */
+  private readonly _rank: Map<IRule, number>;
+  private readonly _unkeyed: IRule[];
   private readonly _found = new Map<string, Finding[]>();
 }
 
@@ -414,3 +512,4 @@ export function scrubSample(sample: ISample, options: IScrubOptions = {}): ISamp
   copy.redactions = redactions;
   return copy as unknown as ISample;
 }
+

@@ -49,7 +49,8 @@ describe('aiev export with several formats', () => {
     const log: string[] = [];
     expect(await exportCommand([record, '--format', 'all', '--out-dir', outDir], line => log.push(line))).toBe(0);
     expect(readdirSync(outDir).sort()).toEqual(EXPORT_FORMATS.map(format => exportFileName(record, format)).sort());
-    expect(log).toHaveLength(EXPORT_FORMATS.length);
+    expect(log).toHaveLength(EXPORT_FORMATS.length + 1);
+    expect(log[EXPORT_FORMATS.length]).toMatch(/^aiev export: [1-9]\d* redactions \(.*openai_key [1-9].*\)$/);
     for (const [index, format] of EXPORT_FORMATS.entries()) {
       const path = join(outDir, exportFileName(record, format));
       expect(log[index]).toMatch(new RegExp(`^aiev export: ${format} → .*${exportFileName(record, format).replace(/\./g, '\\.')} \\([1-9]\\d* secrets scrubbed\\)$`));

@@ -79,7 +79,7 @@ function seededSample(): { sample: ISample; planted: Planted[] } {
   for (const where of ['steps[1].actions[0].arguments.code', 'steps[1].actions[0].code']) {
     at(where, 'huggingface_token', 'openai_key', 'home_path');
   }
-  at('steps[1].actions[1].raw_arguments', 'env_secret');
+  at('steps[1].actions[1].raw_arguments', 'stripe_key');
 
   const dotEnv = [
     '# project secrets\n',
