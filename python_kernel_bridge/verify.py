@@ -1,6 +1,6 @@
 """The replay verifier: a sample's final notebook, re-run in a fresh kernel, compared with what the session recorded.
 
-Verdict (criteria ``0.2``, "Verified means" in the sample-format design note), first rule that applies:
+Verdict (criteria ``0.3``, "Verified means" in the sample-format design note), first rule that applies:
 
 - ``unverified``: no notebook, or no code cell with source (nothing to replay);
 - ``failed``: a task setup source (``task.setup``, run first) or a cell raised, timed out or killed the kernel
@@ -8,10 +8,19 @@ Verdict (criteria ``0.2``, "Verified means" in the sample-format design note), f
 - ``diverged``: every cell ran, but a compared cell's normalised outputs differ from the recorded ones;
 - ``verified``: otherwise.
 
-Comparison per cell (``compared``): ``exact`` = canonical outputs equal (``normalise.canonical_outputs``);
-``status`` = replay status equals recorded status (installers: kind ``pip`` or source starting with
-``%pip``/``!pip``/``%conda``/…; cells with ``metadata.aiev.nondeterministic``; cells whose execution step says
-``truncated``); ``none`` = not compared (blank cells, which match; timed-out or skipped cells, which do not).
+Comparison per cell (``compared``): ``exact`` = canonical outputs equal (``normalise.canonical_outputs``, floats
+within a relative tolerance: ``normalise.texts_match``) and images alike (``images.py``), with ``content`` saying
+which of ``text`` and ``image`` the recorded outputs had to compare; ``status`` = replay status equals recorded
+status (installers: kind ``pip`` or source starting with ``%pip``/``!pip``/``%conda``/…; profiler and timing
+magics ``%prun``/``%timeit``/``%memit``/``%lprun``/``%mprun``; cells with ``metadata.aiev.nondeterministic``; cells
+whose execution step says ``truncated``); ``none`` = not compared (blank cells, which match; cells the notebook
+never ran, ``metadata.aiev.setup``, which match when they run cleanly and say ``setup``; timed-out or skipped
+cells, which do not). ``replay.compared`` counts the cells by what was compared (``compared_counts``): a sample
+``verified`` with no cell compared by text or image is verified by status only, and says so.
+
+Criteria ``0.3`` (was ``0.2``): cells a notebook never ran are replayed as setup; profiler magics by status; a
+warning's later message lines dropped with it; ``%%file``'s ``Overwriting`` read as ``Writing``; matplotlib's
+``<Figure size WxH …>`` without its size; floats within ``Tolerances.float_rel_tol``; images compared by content.
 
 Criteria ``0.2`` (was ``0.1``): Python warnings on stderr are not compared, and ``text/html`` is compared with its
 element ids renamed (``normalise.drop_warnings``, ``normalise.rename_html_ids``): a warning shown once per
@@ -45,20 +54,33 @@ from typing import Any
 import nbformat
 
 from .attachments import stage_attachments
-from .normalise import canonical_outputs, error_names, joined, redact_values, strip_ansi
+from .images import IMAGE_TOLERANCE, compare_images, images_of
+from .normalise import FLOAT_REL_TOL, canonical_outputs, error_names, joined, redact_values, strip_ansi, texts_match
 from .replay import OK, TIMEOUT, SKIPPED, CellRun, ReplayRun, replay_notebook
 
-CRITERIA_VERSION = "0.2"
+CRITERIA_VERSION = "0.3"
 RUNNER = "nbclient"
 DEFAULT_KERNEL = "python3"
 
 _INSTALLER = re.compile(r"^[%!]\s*(?:pip3?|conda|mamba|micromamba|uv\s+pip|python3?\s+-m\s+pip)\b")
+#: Profiler and timing magics (line or cell) whose output is a measurement: compared by status.
+_PROFILER = re.compile(r"^\s*%{1,2}(?:prun|timeit|memit|mprun|lprun)\b", re.M)
+#: matplotlib's repr of a figure, which says nothing about what is drawn.
+_FIGURE_REPR = re.compile(r"^<Figure (?:size \S+ )?with \d+ Axes>$")
 #: Secret values shorter than this are not scrubbed from replayed outputs (too likely to be ordinary text).
 MIN_SECRET_CHARS = 8
 _DIFF_LINES = 12
 _DIFF_CHARS = 1000
 #: Characters of a replayed error's traceback kept in the block (its end: where it was raised).
 TRACEBACK_CHARS = 1500
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerances:
+    """How close replayed outputs must be: floats in text (relative), images (share of ink changed)."""
+
+    float_rel_tol: float = FLOAT_REL_TOL
+    image: float = IMAGE_TOLERANCE
 
 
 class InvalidSample(ValueError):
@@ -152,11 +174,37 @@ def cell_kind(cell: Mapping[str, Any]) -> str:
     return "pip" if is_installer(cell) else "python"
 
 
+def is_profiler(cell: Mapping[str, Any]) -> bool:
+    """A line of the cell is a profiler or timing magic (``%prun``, ``%timeit``, ``%memit``, ``%lprun``, ``%mprun``,
+    line or cell form)."""
+    return bool(_PROFILER.search(joined(cell.get("source"))))
+
+
 def comparison_mode(cell: Mapping[str, Any], step: Mapping[str, Any] | None = None) -> str:
-    """``status`` for installers, declared-nondeterministic cells and truncated recordings; else ``exact``."""
-    if is_installer(cell) or _aiev(cell).get("nondeterministic") is True or (step or {}).get("truncated") is True:
+    """``setup`` for cells the notebook never ran (``metadata.aiev.setup``: run, nothing to compare); ``status``
+    for installers, profiler and timing magics, declared-nondeterministic cells and truncated recordings; else
+    ``exact``."""
+    if _aiev(cell).get("setup") is True:
+        return "setup"
+    if is_installer(cell) or is_profiler(cell) or _aiev(cell).get("nondeterministic") is True:
         return "status"
-    return "exact"
+    return "status" if (step or {}).get("truncated") is True else "exact"
+
+
+def compared_content(outputs: list[Mapping[str, Any]]) -> list[str]:
+    """What a cell's recorded outputs give to compare by content: ``text`` (a stream, an error or a text entry
+    other than a figure's repr) and/or ``image``."""
+    kinds = []
+    for output in outputs:
+        kind = output.get("output_type")
+        data = output.get("data") or {}
+        plain = joined(data.get("text/plain")).strip()
+        texts = [m for m in data if m.startswith("text/") and not (m == "text/plain" and _FIGURE_REPR.match(plain))]
+        if kind in ("stream", "error") or texts or "application/json" in data:
+            kinds.append("text")
+        if images_of([output]):
+            kinds.append("image")
+    return sorted(set(kinds), key=["text", "image"].index)
 
 
 def recorded_status(outputs: list[Mapping[str, Any]]) -> str:
@@ -175,14 +223,20 @@ def short_diff(recorded: str, replayed: str) -> str:
     return text if len(text) <= _DIFF_CHARS else text[: _DIFF_CHARS - 3] + "..."
 
 
-def compare_cell(cell: Mapping[str, Any], run: CellRun, mode: str) -> dict[str, Any]:
-    """The per-cell entry of ``replay.cells``."""
+def compare_cell(
+    cell: Mapping[str, Any], run: CellRun, mode: str, tolerances: Tolerances = Tolerances()
+) -> dict[str, Any]:
+    """The per-cell entry of ``replay.cells``: ``compared`` (``exact``, ``status``, ``none``), ``match``, and for
+    ``exact`` what was compared (``content``: ``text``, ``image``) with the images' ``{count, match,
+    max_difference}``."""
     recorded = list(cell.get("outputs") or [])
     entry: dict[str, Any] = {"cell_id": str(cell.get("id") or f"cell-{run.index}"), "status": run.status}
     if run.status in (TIMEOUT, SKIPPED):
         entry.update(compared="none", match=False)
     elif not joined(cell.get("source")).strip():
         entry.update(compared="none", match=True)
+    elif mode == "setup":
+        entry.update(compared="none", match=True, setup=True)
     elif mode == "status":
         was = recorded_status(recorded)
         entry.update(compared="status", match=was == run.status)
@@ -190,9 +244,16 @@ def compare_cell(cell: Mapping[str, Any], run: CellRun, mode: str) -> dict[str, 
             entry["diff"] = f"status: recorded {was}, replayed {run.status}"
     else:
         before, after = canonical_outputs(recorded), canonical_outputs(run.outputs)
-        entry.update(compared="exact", match=before == after)
-        if before != after:
+        same_text = texts_match(before, after, tolerances.float_rel_tol)
+        entry.update(compared="exact", match=same_text, content=compared_content(recorded))
+        if not same_text:
             entry["diff"] = short_diff(before, after)
+        pictures = images_of(recorded)
+        if pictures or images_of(run.outputs):
+            entry["images"] = compare_images(pictures, images_of(run.outputs), tolerances.image)
+            if not entry["images"]["match"]:
+                entry["match"] = False
+                entry.setdefault("diff", f"images differ: {entry['images']['max_difference']:.0%} of the ink changed")
     if run.error:
         entry["error"] = error_entry(run)
     return entry
@@ -224,6 +285,21 @@ def decide_verdict(
     if not all(c["match"] for c in cells):
         return "diverged"
     return "verified"
+
+
+def compared_counts(cells: list[Mapping[str, Any]]) -> dict[str, int]:
+    """How many cells were compared by ``text``, by ``image``, by ``status`` only, run as ``setup`` (never run in
+    the notebook: nothing to compare) or not at all (``none``: blank, skipped, timed out)."""
+    counts = {"text": 0, "image": 0, "status": 0, "setup": 0, "none": 0}
+    for cell in cells:
+        if cell["compared"] == "exact":
+            for kind in cell.get("content") or []:
+                counts[kind] += 1
+        elif cell.get("setup"):
+            counts["setup"] += 1
+        else:
+            counts["status" if cell["compared"] == "status" else "none"] += 1
+    return counts
 
 
 def _interactive(sample: Mapping[str, Any]) -> dict[str, int]:
@@ -271,9 +347,12 @@ def build_block(
     recorded_cells: list[Mapping[str, Any]],
     run: ReplayRun | None,
     attachments: list[dict[str, Any]] | None = None,
+    tolerances: Tolerances = Tolerances(),
+    environment: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``verification`` block from the recorded code cells and the replay (None: nothing was replayed);
-    ``attachments`` (the staging statuses) goes into ``replay.attachments`` when the sample has any."""
+    ``attachments`` (the staging statuses) goes into ``replay.attachments`` when the sample has any;
+    ``environment`` (which environment replayed, ``replay_env.py``) into ``replay.environment``."""
     block: dict[str, Any] = {
         "interactive": _interactive(sample),
         "replay": None,
@@ -289,7 +368,7 @@ def build_block(
         step = steps.get(str(_aiev(cell).get("call_id")))
         if step is not None and step.get("cell_id") != cell.get("id"):
             step = None
-        cells.append(compare_cell(cell, cell_run, comparison_mode(cell, step)))
+        cells.append(compare_cell(cell, cell_run, comparison_mode(cell, step), tolerances))
     tests = (sample.get("task") or {}).get("tests") or []
     block["replay"] = {
         "runner": RUNNER,
@@ -299,7 +378,11 @@ def build_block(
         "started_at": run.started_at,
         "duration_ms": run.duration_ms,
         "cells": cells,
+        "compared": compared_counts(cells),
+        "tolerances": {"float_rel_tol": tolerances.float_rel_tol, "image": tolerances.image},
     }
+    if environment is not None:
+        block["replay"]["environment"] = dict(environment)
     if attachments:
         block["replay"]["attachments"] = attachments
     if run.setup:
@@ -320,12 +403,15 @@ async def averify_sample(
     attachments_dir: str | None = None,
     env: dict[str, str] | None = None,
     stop_later: bool = False,
+    tolerances: Tolerances = Tolerances(),
+    environment: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Replay ``sample["notebook"]`` in a fresh kernel (in ``cwd``, else a new empty temporary folder; with the
     environment ``env``, else this process's) and return the ``verification`` block; ``sample`` is not modified.
     The task's attachments are first copied into that folder from ``attachments_dir`` (None: none is, each is
-    ``missing``; see ``attachments.py``); ``stop_later``: see ``replay.replay_notebook``. Raises ``InvalidSample``,
-    ``ReplayStartError``."""
+    ``missing``; see ``attachments.py``); ``stop_later``: see ``replay.replay_notebook``; ``tolerances`` for floats
+    and images; ``environment`` says which environment ``kernel_name`` runs in (``replay.environment``). Raises
+    ``InvalidSample``, ``ReplayStartError``."""
     check_sample(sample)
     nb_dict = sample.get("notebook")
     recorded_cells = [c for c in (nb_dict or {}).get("cells", []) if c.get("cell_type") == "code"]
@@ -346,7 +432,7 @@ async def averify_sample(
         if cwd is None:
             shutil.rmtree(workdir, ignore_errors=True)
     run = redact_run(run, secret_values(sample, os.environ if env is None else env))
-    return build_block(sample, recorded_cells, run, staged)
+    return build_block(sample, recorded_cells, run, staged, tolerances, environment)
 
 
 def _cell_runs(items: Any, what: str) -> list[CellRun]:
@@ -395,9 +481,13 @@ def verify_sample(
     kernel_name: str | None = None,
     cwd: str | None = None,
     attachments_dir: str | None = None,
+    tolerances: Tolerances = Tolerances(),
 ) -> dict[str, Any]:
     """Synchronous ``averify_sample``; from inside a running event loop it runs on a worker thread."""
-    coro_args = {"timeout": timeout, "kernel_name": kernel_name, "cwd": cwd, "attachments_dir": attachments_dir}
+    coro_args = {
+        "timeout": timeout, "kernel_name": kernel_name, "cwd": cwd, "attachments_dir": attachments_dir,
+        "tolerances": tolerances,
+    }
     try:
         asyncio.get_running_loop()
     except RuntimeError:
