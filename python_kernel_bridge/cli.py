@@ -339,6 +339,14 @@ def parser() -> argparse.ArgumentParser:
         "--kernel", default=None, metavar="NAME", help="kernel name (default: the notebook's kernelspec, else python3)"
     )
     verify.add_argument(
+        "--requirements",
+        metavar="FILE",
+        help="replay in a venv with these packages, built with uv and cached by the hash of the package set",
+    )
+    verify.add_argument(
+        "--python", metavar="PATH", help="the interpreter of that venv; alone, the interpreter to replay with"
+    )
+    verify.add_argument(
         "--attachments-dir",
         metavar="DIR",
         help="folder the task attachments' paths are relative to, for every file (default: each record file's own "
@@ -387,6 +395,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.usage_error("name at least one FILE.json (or --files-from LIST)")
         if args.attachments_dir is not None and not os.path.isdir(args.attachments_dir):
             args.usage_error(f"--attachments-dir {args.attachments_dir}: not a folder")
+        if args.kernel and (args.requirements or args.python):
+            args.usage_error("--kernel names an environment already: give it alone, or --requirements / --python")
+        from .replay_env import EnvironmentError_, prepare
+
+        try:
+            args.environment = prepare(args.requirements, args.python, args.kernel)
+        except EnvironmentError_ as exc:
+            print(f"verify: replay environment: {exc}", file=sys.stderr)
+            return 2
+        args.kernel = args.environment["kernel_name"]
         return asyncio.run(_verify_all(args, files, streamed))
     print(f"jupyterlab-aiev bridge {__version__}")
     return 0
