@@ -168,10 +168,14 @@ async def verify_file(
     replayed: bool = False,
     tolerances: Any = None,
     environment: Mapping[str, Any] | None = None,
+    recorded_env: bool = False,
+    python: str | None = None,
 ) -> Outcome:
     """Read, replay and (``write``) update one file; every failure comes back as the outcome's ``error``.
     Attachments come from ``attachments_dir``, by default the file's own folder. ``replayed``: the file holds a
-    ``{"sample", "run"}`` pair, judged without a kernel (and never written)."""
+    ``{"sample", "run"}`` pair, judged without a kernel (and never written). ``recorded_env``: a sample whose
+    ``environment`` names packages replays in the cached venv of those pins (on ``python``), the others in
+    ``environment``."""
     from .replay import ReplayStartError  # imported here: the version line needs neither nbclient nor nbformat
     from .verify import InvalidSample, Tolerances, averify_sample, replayed_block
 
@@ -185,6 +189,11 @@ async def verify_file(
         except InvalidSample as exc:
             return Outcome(path, error=f"cannot read {path}: {exc}")
         return Outcome(path, block)
+    if recorded_env:
+        try:
+            kernel, environment = await _recorded_environment(sample, python) or (kernel, environment)
+        except Exception as exc:  # noqa: BLE001 - EnvironmentError_ or a bad entry: this file's error only
+            return Outcome(path, error=f"replay environment of {path}: {exc}")
     try:
         folder = attachments_dir if attachments_dir is not None else os.path.dirname(os.path.abspath(path))
         block = await averify_sample(
@@ -204,6 +213,23 @@ async def verify_file(
         except OSError as exc:
             return Outcome(path, block, f"cannot write {path}: {exc}")
     return Outcome(path, block)
+
+
+_building = asyncio.Lock()
+
+
+async def _recorded_environment(sample: Mapping[str, Any], python: str | None) -> tuple[str, dict[str, Any]] | None:
+    """``(kernel, description)`` of the venv pinned to the sample's recorded packages (one build at a time, off the
+    loop), or None when it records none."""
+    from .replay_env import prepare_packages, recorded_requirements
+
+    lines = recorded_requirements(dict(sample))
+    if not lines:
+        return None
+    async with _building:
+        described = await asyncio.to_thread(prepare_packages, lines, python, "recorded")
+    described["recorded_python"] = (sample.get("environment") or {}).get("python") or None
+    return described["kernel_name"], described
 
 
 def _json_stream() -> TextIO:
@@ -275,6 +301,8 @@ async def _verify_all(args: argparse.Namespace, files: list[str], streamed: bool
                     replayed=args.replayed,
                     tolerances=tolerances,
                     environment=environment,
+                    recorded_env=args.recorded_env,
+                    python=args.python,
                 )
             except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the others
                 traceback.print_exc()
@@ -347,6 +375,11 @@ def parser() -> argparse.ArgumentParser:
         "--python", metavar="PATH", help="the interpreter of that venv; alone, the interpreter to replay with"
     )
     verify.add_argument(
+        "--recorded-env",
+        action="store_true",
+        help="replay each sample whose environment names packages in a cached venv of those versions (uv)",
+    )
+    verify.add_argument(
         "--attachments-dir",
         metavar="DIR",
         help="folder the task attachments' paths are relative to, for every file (default: each record file's own "
@@ -397,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.usage_error(f"--attachments-dir {args.attachments_dir}: not a folder")
         if args.kernel and (args.requirements or args.python):
             args.usage_error("--kernel names an environment already: give it alone, or --requirements / --python")
+        if args.recorded_env and args.requirements:
+            args.usage_error("--recorded-env and --requirements both name the packages: give one")
         from .replay_env import EnvironmentError_, prepare
 
         try:

@@ -3,6 +3,9 @@
 - ``verifier``: none named; the kernel named by the notebook (``python3``, this process's environment);
 - ``kernel``: an installed kernel the user names (``--kernel NAME``), used as it is;
 - ``python``: an interpreter the user names (``--python PATH``, with ipykernel installed), registered as a kernel;
+- ``recorded``: the packages the sample's own ``environment`` names (``--recorded-env``: what an agent's session
+  had installed, or the versions a harvested notebook printed), pinned, built and cached like ``requirements``
+  (on this interpreter: the recorded Python version is said, not installed);
 - ``requirements``: a requirements file (``--requirements FILE``, with ``--python PATH`` for its interpreter): a venv
   built with uv (``uv venv`` + ``uv pip install -r FILE ipykernel``), cached under ``cache_root()`` by the sha256
   of the requirement lines and the interpreter, so the second harvest of a folder builds nothing.
@@ -127,13 +130,33 @@ def prepare(requirements: str | None = None, python: str | None = None, kernel: 
     if not requirements and not python:
         return {"kind": "verifier", "kernel_name": None, "python": sys.version.split()[0], "executable": sys.executable}
     base = python or sys.executable
-    version = _python_version(base)
     if not requirements:
+        version = _python_version(base)
         digest = hashlib.sha256(os.path.realpath(base).encode()).hexdigest()
         name = f"aiev-{digest[:12]}"
         _register(os.path.join(cache_root(), "kernels", digest[:16]), name, base, f"aiev replay ({base})")
         return {"kind": "python", "kernel_name": name, "python": version, "executable": base}
-    lines = requirement_lines(requirements)
+    return prepare_packages(requirement_lines(requirements), base, "requirements")
+
+
+def recorded_requirements(sample: dict[str, Any]) -> list[str]:
+    """``name==version`` of each package in the sample's ``environment.packages_after`` (what the session or the
+    notebook says it ran with), sorted; empty when it names none."""
+    packages = (sample.get("environment") or {}).get("packages_after") or []
+    pins = {
+        f"{p['name']}=={p['version']}"
+        for p in packages
+        if isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("version"), str)
+    }
+    return sorted(pins)
+
+
+def prepare_packages(lines: list[str], python: str | None = None, kind: str = "recorded") -> dict[str, Any]:
+    """The cached venv of the package set ``lines`` (built on first use) on ``python`` (default this interpreter),
+    registered as a kernel; its description (``kind``: ``requirements`` or ``recorded``). Raises
+    ``EnvironmentError_``."""
+    base = python or sys.executable
+    version = _python_version(base)
     key = {"requirements": lines, "python": version, "layout": CACHE_LAYOUT}
     digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
     folder = os.path.join(cache_root(), digest[:16])
@@ -144,7 +167,7 @@ def prepare(requirements: str | None = None, python: str | None = None, kernel: 
     name = f"aiev-{digest[:12]}"
     _register(folder, name, venv_python, f"aiev replay ({len(lines)} requirements)")
     return {
-        "kind": "requirements",
+        "kind": kind,
         "kernel_name": name,
         "python": version,
         "requirements": lines,

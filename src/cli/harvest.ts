@@ -37,6 +37,8 @@ run (no execution count) replay as setup.
                        its code reads) copied from its input's folder
   --requirements FILE  replay in a venv with these packages (built with uv, cached by the hash of the package
                        set); --python PATH: that interpreter for it, or alone the interpreter to replay with
+  --recorded-env       replay each sample whose environment names package versions (an agent's session, the
+                       versions a notebook printed) in a cached venv pinned to them
   --kernel NAME        replay on this installed kernel instead
   --float-tolerance R  relative tolerance of floats in compared text (verifier default)
   --image-tolerance F  share of an image's ink that may change (verifier default)
@@ -199,9 +201,11 @@ async function verifyAll(
 /** The verifier's options from harvest's (paths resolved). */
 function verifierArgsOf(values: Record<string, string | boolean | undefined>): string[] {
   const args: string[] = [];
-  for (const name of ['requirements', 'python', 'kernel', 'float-tolerance', 'image-tolerance']) {
+  for (const name of ['requirements', 'python', 'kernel', 'float-tolerance', 'image-tolerance', 'recorded-env']) {
     const value = values[name];
-    if (typeof value === 'string') {
+    if (value === true) {
+      args.push(`--${name}`);
+    } else if (typeof value === 'string') {
       args.push(`--${name}`, ['requirements', 'python'].includes(name) && value.includes('/') ? resolve(value) : value);
     }
   }
@@ -222,6 +226,7 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
       requirements: { type: 'string' },
       python: { type: 'string' },
       kernel: { type: 'string' },
+      'recorded-env': { type: 'boolean' },
       'float-tolerance': { type: 'string' },
       'image-tolerance': { type: 'string' }
     }, true);
@@ -229,6 +234,9 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
   const format = (values.format ?? RECORD_FORMAT) as ExportFormat | typeof RECORD_FORMAT;
   if (!FORMATS.includes(format)) {
     throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  }
+  if (values['recorded-env'] && values.requirements) {
+    throw new UsageError('--recorded-env and --requirements both name the packages: give one');
   }
   if (values.kernel && (values.requirements || values.python)) {
     throw new UsageError('--kernel names an environment already: give it alone, or --requirements / --python');

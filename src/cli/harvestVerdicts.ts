@@ -135,6 +135,10 @@ export function verdictLine(input: string, sample: ISample): IVerdictLine {
   if (verification.verdict === 'verified') {
     const compared = replay.compared ?? {};
     line.cause = compared.text || compared.image ? 'verified' : 'verified by status only';
+  } else if (verification.verdict === 'failed') {
+    line.cause = 'error in the notebook'; // failed with no failing cell, setup or test named (an older block)
+  } else if (verification.verdict === 'diverged') {
+    line.cause = 'output differs';
   }
   return line;
 }

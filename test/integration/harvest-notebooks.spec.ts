@@ -110,5 +110,11 @@ describe('aiev harvest --verify on notebooks as people leave them', () => {
     expect(environment).toMatchObject({ kind: 'requirements', requirements: ['packaging==21.3'], cache: 'hit' });
     expect(environment.packages).toContainEqual({ name: 'packaging', version: '21.3' });
     await expect(harvestCommand([...args, '--kernel', 'python3'], () => undefined)).rejects.toThrow(/--kernel names an environment/);
+
+    // The versions the notebook printed, as its environment: the same package set, so the same cached venv.
+    const recorded = [join(books, 'legacy'), '--out', join(dir, 'recorded.jsonl'), '--verify', '--recorded-env'];
+    expect(await harvestCommand(recorded, () => undefined)).toBe(0);
+    const [again] = readLines(join(dir, 'recorded.verdicts.jsonl'));
+    expect(again).toMatchObject({ verdict: 'verified', environment: { kind: 'recorded', requirements: ['packaging==21.3'], cache: 'hit' } });
   }, 600_000);
 });
