@@ -4,6 +4,7 @@ import { join } from 'path';
 
 import { causeOfError } from '../../src/cli/harvestVerdicts';
 import { fixesOf, isRetryOf } from '../../src/trace/counts';
+import { notebookEnvironment } from '../../src/trace/notebookEnvironment';
 import { builtPaths, importedModules, localModules } from '../../src/trace/notebookFiles';
 import type { IExecutionStep, IStep } from '../../src/trace/types';
 
@@ -66,5 +67,34 @@ describe('fixes in a notebook a person ran', () => {
     const steps: IStep[] = [run('a', 'x[5]', false), run('b', 'print(len(x))', true)];
     expect(fixesOf(steps)).toHaveLength(1); // an agent's next cell answers the error it was shown
     expect(fixesOf(steps, { sameCodeOnly: true })).toHaveLength(0);
+  });
+});
+
+describe('the versions a notebook states', () => {
+  const cell = (source: string, text: string, type: 'stream' | 'result' = 'stream') => ({
+    cell_type: 'code',
+    id: `c${source.length}`,
+    metadata: {},
+    source,
+    execution_count: 1,
+    outputs: [type === 'stream' ? { output_type: 'stream', name: 'stdout', text } : { output_type: 'execute_result', execution_count: 1, metadata: {}, data: { 'text/plain': text } }]
+  });
+
+  it('reads __version__ prints, watermark lines and language_info, and nothing else', () => {
+    const cells = [
+      cell('import numpy as np\nimport pandas as pd\nimport sklearn\nprint(np.__version__, pd.__version__)', '1.16.4 0.24.2\n'),
+      cell('sklearn.__version__', "'0.21.2'", 'result'),
+      cell('%watermark -p matplotlib', 'matplotlib: 3.1.0\nseaborn   : 0.9.0\n'), // seaborn is not imported here
+      cell('print(len([1, 2]))', '2\n')
+    ];
+    const notebook = { nbformat: 4, nbformat_minor: 5, metadata: { language_info: { name: 'python', version: '3.7.3' } }, cells };
+    const environment = notebookEnvironment(notebook as any, cells as any);
+    expect(environment?.python).toBe('3.7.3');
+    expect(environment?.packages_after).toEqual([
+      { name: 'numpy', version: '1.16.4' },
+      { name: 'pandas', version: '0.24.2' },
+      { name: 'scikit-learn', version: '0.21.2' }
+    ]);
+    expect(notebookEnvironment({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [cells[3]] } as any, [cells[3]] as any)).toBeNull();
   });
 });
