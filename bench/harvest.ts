@@ -16,9 +16,16 @@
  * Then once each: the 200 to Parquet (pyarrow in the project's Python, one more process), and `--verify` on 10
  * records (the 5 real sessions, each also under a second id): every record replayed in a fresh kernel by one
  * `python -m python_kernel_bridge verify --jsonl --jobs 2 …` process, 2 at a time (the default `--concurrency`).
+ *
+ * Then notebooks: `NOTEBOOKS` small notebooks executed once with nbclient (a person's sitting), harvested with
+ * `--verify` at concurrency 1 and 2, each time in the verifier's own environment and, interleaved, in a replay
+ * environment from `--requirements` (one pinned package from PyPI) already in the cache (built once before the
+ * timed rounds): `harvest_notebooks_per_s_c1/_c2`, and `harvest_cached_env_speed_ratio` = median verifier-env time
+ * / median cached-env time over both concurrencies (the goal: >= 0.9).
  */
+import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import { harvestCommand } from '../src/cli/harvest';
@@ -27,13 +34,70 @@ import { writeSample } from '../src/trace/logFile';
 import { scrubSample } from '../src/trace/scrub';
 import type { ISample } from '../src/trace/types';
 import { validateSample } from '../src/trace/validate';
-import { fmt, IBenchContext, IBenchModule, IModuleResult, IRow, IStats, msWithP90, nowMs, ratio, stats } from './common';
+import { fmt, IBenchContext, IBenchModule, IModuleResult, IRow, IStats, msWithP90, nowMs, PYTHON, ratio, stats } from './common';
 import { composeRecord, prng, realSessions, unitPool } from './records';
 
 const RECORDS = 200;
 const COPIES = 4;
 const RUNS = 5;
 const VERIFY_COPIES = 2;
+const NOTEBOOKS = 8;
+const NOTEBOOK_ROUNDS = 3;
+
+/** Executes `NOTEBOOKS` small notebooks into `argv[1]` with nbclient, as a person would have run them. */
+const EXECUTE_NOTEBOOKS = `
+import os, sys, nbformat
+from nbclient import NotebookClient
+from nbformat.v4 import new_notebook, new_code_cell as code, new_markdown_cell as md
+folder, count = sys.argv[1], int(sys.argv[2])
+for i in range(count):
+    nb = new_notebook(cells=[md(f"Notebook {i}: square roots as JSON."), code("import json, math"),
+                             code(f"print(json.dumps({{'n': {i}, 'sqrt': math.sqrt({i})}}))"), code("sum(range(1000))")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": folder}}).execute()
+    nbformat.write(nb, os.path.join(folder, f"nb{i}.ipynb"))
+`;
+
+/** Notebooks/s of `harvest --verify` in the verifier's environment and in a cached `--requirements` one. */
+async function notebookThroughput(ctx: IBenchContext, dir: string): Promise<Record<string, number | null>> {
+  const folder = join(dir, 'notebooks');
+  mkdirSync(folder, { recursive: true });
+  execFileSync(PYTHON, ['-c', EXECUTE_NOTEBOOKS, folder, String(NOTEBOOKS)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const requirements = join(dir, 'requirements.txt');
+  writeFileSync(requirements, 'six==1.16.0\n');
+  process.env.AIEV_ENV_CACHE = join(ctx.tmp, 'replay-envs');
+  const run = async (concurrency: number, cached: boolean) => {
+    const extra = cached ? ['--requirements', requirements] : [];
+    const out = join(dir, `notebooks-${concurrency}-${cached}.jsonl`);
+    const result = await harvest([folder, '--out', out, '--verify', '--concurrency', String(concurrency), ...extra]);
+    if (result.summary.by_verdict.verified !== NOTEBOOKS) {
+      throw new Error(`notebooks did not all verify: ${JSON.stringify(result.summary.by_verdict)}`);
+    }
+    return result.ms;
+  };
+  const t0 = nowMs();
+  await run(1, true); // builds the replay environment: the first harvest, not timed
+  ctx.log(`  replay environment built in ${fmt(nowMs() - t0)} ms (with one harvest)`);
+  const times: Record<string, number[]> = {};
+  for (let round = 0; round < NOTEBOOK_ROUNDS; round++) {
+    for (const concurrency of [1, 2]) {
+      for (const cached of [false, true]) {
+        (times[`${concurrency}-${cached}`] ??= []).push(await run(concurrency, cached));
+      }
+    }
+  }
+  const median = (key: string) => stats(times[key]).median;
+  const perSecond = (key: string) => Math.round((NOTEBOOKS / (median(key) / 1000)) * 100) / 100;
+  const own = median('1-false') + median('2-false');
+  const cachedEnv = median('1-true') + median('2-true');
+  return {
+    harvest_notebooks_per_s_c1: perSecond('1-false'),
+    harvest_notebooks_per_s_c2: perSecond('2-false'),
+    harvest_notebooks_cached_env_per_s_c1: perSecond('1-true'),
+    harvest_notebooks_cached_env_per_s_c2: perSecond('2-true'),
+    harvest_cached_env_speed_ratio: ratio(own, cachedEnv)
+  };
+}
 
 const PROMPTS = [
   'Generate iris-like measurements and report the mean petal length per species.',
@@ -163,6 +227,9 @@ export const harvestBench: IBenchModule = {
     const verified = await harvest([verifyDir, '--out', join(dir, 'verify.jsonl'), '--format', 'trl', '--verify']);
     const verifyPerSecond = Math.round((verifyCount / (verified.ms / 1000)) * 100) / 100;
 
+    ctx.log(`  --verify over ${NOTEBOOKS} notebooks, concurrency 1 and 2, own and cached environment`);
+    const notebooks = await notebookThroughput(ctx, dir);
+
     const mb = Math.round((bytes / 2 ** 20) * 10) / 10;
     const phaseSum = Object.values(phaseStats).reduce((n, s) => n + s.median, 0);
     const rows: IRow[] = [
@@ -185,6 +252,11 @@ export const harvestBench: IBenchModule = {
         item: `harvest --verify, ${verifyCount} real-session records (once)`,
         value: `${verifyPerSecond} records/s`,
         versus: `${fmt(verified.ms)} ms (${fmt(quick.ms)} ms without --verify); verdicts ${JSON.stringify(verified.summary.by_verdict)}`
+      },
+      {
+        item: `harvest --verify, ${NOTEBOOKS} notebooks, concurrency 1 / 2`,
+        value: `${notebooks.harvest_notebooks_per_s_c1} / ${notebooks.harvest_notebooks_per_s_c2} notebooks/s`,
+        versus: `cached --requirements env: ${notebooks.harvest_notebooks_cached_env_per_s_c1} / ${notebooks.harvest_notebooks_cached_env_per_s_c2}; speed ${notebooks.harvest_cached_env_speed_ratio}x the own env's (goal >= 0.9)`
       }
     ];
     return {
@@ -196,7 +268,8 @@ export const harvestBench: IBenchModule = {
         harvest_read_parse_ms: base.median,
         harvest_parquet_records_per_s: Math.round((RECORDS / (parquet.ms / 1000)) * 10) / 10,
         harvest_verify_records_per_s: verifyPerSecond,
-        harvest_verify_ms: Math.round(verified.ms)
+        harvest_verify_ms: Math.round(verified.ms),
+        ...notebooks
       },
       rows,
       details: {

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from . import __version__
+from .images import IMAGE_TOLERANCE
+from .normalise import FLOAT_REL_TOL
 
 PROG = "python -m python_kernel_bridge"
 
@@ -53,6 +55,9 @@ def summary_line(block: Mapping[str, Any]) -> str:
     skipped = sum(c["status"] == "skipped" for c in cells)
     diffs = sum(c["status"] == "ok" and not c["match"] for c in cells)
     parts = [f"{len(cells)} cells", f"{errors} errors", f"{diffs} diffs"]
+    compared = replay.get("compared")
+    if compared:
+        parts.append(compared_phrase(compared))
     if skipped:
         parts.append(f"{skipped} skipped")
     tests = block.get("tests")
@@ -61,6 +66,17 @@ def summary_line(block: Mapping[str, Any]) -> str:
     if attachments:
         parts.append(f"attachments {sum(a['status'] == 'copied' for a in attachments)}/{len(attachments)}")
     return f"verdict: {block['verdict']} ({', '.join(parts)})"
+
+
+def compared_phrase(compared: Mapping[str, int]) -> str:
+    """``compared 3 by text, 1 by image, 1 by status, 1 setup``, or, when no cell was compared by content,
+    ``NOTHING compared by content (…)``."""
+    labels = {"text": "by text", "image": "by image", "status": "by status", "setup": "setup"}
+    parts = [f"{compared.get(key, 0)} {label}" for key, label in labels.items() if compared.get(key)]
+    listed = ", ".join(parts) or "no cell"
+    if not compared.get("text") and not compared.get("image"):
+        return f"NOTHING compared by content ({listed})"
+    return f"compared {listed}"
 
 
 def problem_lines(block: Mapping[str, Any]) -> list[str]:
@@ -150,12 +166,18 @@ async def verify_file(
     write: bool,
     attachments_dir: str | None = None,
     replayed: bool = False,
+    tolerances: Any = None,
+    environment: Mapping[str, Any] | None = None,
+    recorded_env: bool = False,
+    python: str | None = None,
 ) -> Outcome:
     """Read, replay and (``write``) update one file; every failure comes back as the outcome's ``error``.
     Attachments come from ``attachments_dir``, by default the file's own folder. ``replayed``: the file holds a
-    ``{"sample", "run"}`` pair, judged without a kernel (and never written)."""
+    ``{"sample", "run"}`` pair, judged without a kernel (and never written). ``recorded_env``: a sample whose
+    ``environment`` names packages replays in the cached venv of those pins (on ``python``), the others in
+    ``environment``."""
     from .replay import ReplayStartError  # imported here: the version line needs neither nbclient nor nbformat
-    from .verify import InvalidSample, averify_sample, replayed_block
+    from .verify import InvalidSample, Tolerances, averify_sample, replayed_block
 
     try:
         sample = _read(path, pair=replayed)
@@ -167,9 +189,22 @@ async def verify_file(
         except InvalidSample as exc:
             return Outcome(path, error=f"cannot read {path}: {exc}")
         return Outcome(path, block)
+    if recorded_env:
+        try:
+            kernel, environment = await _recorded_environment(sample, python) or (kernel, environment)
+        except Exception as exc:  # noqa: BLE001 - EnvironmentError_ or a bad entry: this file's error only
+            return Outcome(path, error=f"replay environment of {path}: {exc}")
     try:
         folder = attachments_dir if attachments_dir is not None else os.path.dirname(os.path.abspath(path))
-        block = await averify_sample(sample, timeout=timeout, kernel_name=kernel, attachments_dir=folder, stop_later=True)
+        block = await averify_sample(
+            sample,
+            timeout=timeout,
+            kernel_name=kernel,
+            attachments_dir=folder,
+            stop_later=True,
+            tolerances=tolerances or Tolerances(),
+            environment=environment,
+        )
     except ReplayStartError as exc:
         return Outcome(path, error=str(exc), error_names_file=False)
     if write:
@@ -178,6 +213,23 @@ async def verify_file(
         except OSError as exc:
             return Outcome(path, block, f"cannot write {path}: {exc}")
     return Outcome(path, block)
+
+
+_building = asyncio.Lock()
+
+
+async def _recorded_environment(sample: Mapping[str, Any], python: str | None) -> tuple[str, dict[str, Any]] | None:
+    """``(kernel, description)`` of the venv pinned to the sample's recorded packages (one build at a time, off the
+    loop), or None when it records none."""
+    from .replay_env import prepare_packages, recorded_requirements
+
+    lines = recorded_requirements(dict(sample))
+    if not lines:
+        return None
+    async with _building:
+        described = await asyncio.to_thread(prepare_packages, lines, python, "recorded")
+    described["recorded_python"] = (sample.get("environment") or {}).get("python") or None
+    return described["kernel_name"], described
 
 
 def _json_stream() -> TextIO:
@@ -222,6 +274,10 @@ async def _verify_all(args: argparse.Namespace, files: list[str], streamed: bool
     this loop, reporting each as it finishes; the exit status (2 when nothing was given)."""
     from .replay import drain
 
+    from .verify import Tolerances
+
+    tolerances = Tolerances(float_rel_tol=args.float_tolerance, image=args.image_tolerance)
+    environment = getattr(args, "environment", None)
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     for path in files:  # the given files first, ahead of anything stdin brings
         queue.put_nowait(path)
@@ -243,6 +299,10 @@ async def _verify_all(args: argparse.Namespace, files: list[str], streamed: bool
                     write=args.write and not args.replayed,
                     attachments_dir=args.attachments_dir,
                     replayed=args.replayed,
+                    tolerances=tolerances,
+                    environment=environment,
+                    recorded_env=args.recorded_env,
+                    python=args.python,
                 )
             except Exception as exc:  # noqa: BLE001 - a bug on one file must not stop the others
                 traceback.print_exc()
@@ -275,6 +335,16 @@ def _jobs(text: str) -> int:
     return int(text)
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a number from 0 to 1, not {text!r}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's parser."""
     root = argparse.ArgumentParser(prog=PROG, description=f"jupyterlab-aiev bridge {__version__}")
@@ -297,10 +367,37 @@ def parser() -> argparse.ArgumentParser:
         "--kernel", default=None, metavar="NAME", help="kernel name (default: the notebook's kernelspec, else python3)"
     )
     verify.add_argument(
+        "--requirements",
+        metavar="FILE",
+        help="replay in a venv with these packages, built with uv and cached by the hash of the package set",
+    )
+    verify.add_argument(
+        "--python", metavar="PATH", help="the interpreter of that venv; alone, the interpreter to replay with"
+    )
+    verify.add_argument(
+        "--recorded-env",
+        action="store_true",
+        help="replay each sample whose environment names packages in a cached venv of those versions (uv)",
+    )
+    verify.add_argument(
         "--attachments-dir",
         metavar="DIR",
         help="folder the task attachments' paths are relative to, for every file (default: each record file's own "
         "folder); an attachment is copied into the replay's folder when its sha256 matches",
+    )
+    verify.add_argument(
+        "--float-tolerance",
+        type=_fraction,
+        default=FLOAT_REL_TOL,
+        metavar="R",
+        help=f"relative tolerance of floats in compared text (default {FLOAT_REL_TOL:g}; 0: exact)",
+    )
+    verify.add_argument(
+        "--image-tolerance",
+        type=_fraction,
+        default=IMAGE_TOLERANCE,
+        metavar="F",
+        help=f"largest share of an image's ink that may change (default {IMAGE_TOLERANCE:g}; 0: none)",
     )
     verify.add_argument("--write", action="store_true", help="write each verification block back into its file")
     verify.add_argument("--jobs", type=_jobs, default=1, metavar="N", help="files replayed at once (default 1)")
@@ -331,6 +428,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.usage_error("name at least one FILE.json (or --files-from LIST)")
         if args.attachments_dir is not None and not os.path.isdir(args.attachments_dir):
             args.usage_error(f"--attachments-dir {args.attachments_dir}: not a folder")
+        if args.kernel and (args.requirements or args.python):
+            args.usage_error("--kernel names an environment already: give it alone, or --requirements / --python")
+        if args.recorded_env and args.requirements:
+            args.usage_error("--recorded-env and --requirements both name the packages: give one")
+        from .replay_env import EnvironmentError_, prepare
+
+        try:
+            args.environment = prepare(args.requirements, args.python, args.kernel)
+        except EnvironmentError_ as exc:
+            print(f"verify: replay environment: {exc}", file=sys.stderr)
+            return 2
+        args.kernel = args.environment["kernel_name"]
         return asyncio.run(_verify_all(args, files, streamed))
     print(f"jupyterlab-aiev bridge {__version__}")
     return 0

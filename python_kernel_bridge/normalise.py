@@ -23,6 +23,7 @@ replayed outputs before comparing, as the session scrubbed its recorded ones).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -47,12 +48,29 @@ _DURATION = re.compile(
     r"(?<![\w.])\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s?(?:ns|µs|μs|us|ms|s|sec|secs|second|seconds)(?![\w/])"
 )
 
+#: Lines of a warning's message after its first that are dropped with it (a longer one is dropped in part).
+WARNING_MESSAGE_LINES = 40
+_WARNING_HEAD = r"[^\n]*:\d+: (?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*Warning: [^\n]*(?:\n|$)"
 _WARNING = re.compile(
-    r"^[^\n]*:\d+: (?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*Warning: [^\n]*(?:\n|$)"  # warnings.formatwarning's first line
-    r"(?:[ \t]+[^\n]*(?:\n|$))*",  # the source line(s) it quotes, indented
+    r"^" + _WARNING_HEAD  # warnings.formatwarning's first line
+    # the later lines of a multi-line message, up to the first indented line (the source line it quotes)
+    + r"(?:(?:(?!" + _WARNING_HEAD + r")[^ \t\n][^\n]*\n){0,%d}?(?=[ \t]))?" % WARNING_MESSAGE_LINES
+    + r"(?:[ \t]+[^\n]*(?:\n|$))*",  # the source line(s) it quotes, indented
     re.M,
 )
+_FIGURE_SIZE = re.compile(r"<Figure size \d+(?:\.\d+)?x\d+(?:\.\d+)? with (\d+) Axes>")
+_FILE_MAGIC = re.compile(r"^(?:Overwriting|Writing) (?=\S)", re.M)
+#: A number in compared text: an optional sign, digits with a decimal point and/or an exponent (integers are exact).
+_FLOAT = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+")
 _HTML_ID = re.compile(r"""\bid\s*=\s*(["'])([^"'\s<>]+)\1""")
+
+#: Default relative tolerance of floats in compared text (``floats_close``): representation noise, far below a
+#: clock's tick (``time.time()`` read twice differs by more than 1e-12 of itself).
+FLOAT_REL_TOL = 1e-12
+#: Units of the last printed digit two floats may differ by (``floats_close``).
+LAST_PLACE_UNITS = 1
+#: Significant digits a float must print for its last digit to count as noise.
+LAST_PLACE_MIN_DIGITS = 6
 
 #: What a scrubbed secret value is replaced by (the session's recorder writes the same).
 REDACTED = "[REDACTED]"
@@ -127,6 +145,56 @@ def rename_html_ids(html: str) -> str:
     return token.sub(lambda m: names[m.group(1)], html)
 
 
+def mask_figure_sizes(text: str) -> str:
+    """matplotlib's ``<Figure size 432x288 with 1 Axes>`` → ``<Figure with 1 Axes>``: the default size changed
+    across versions (and with rcParams); the number of axes is what the figure holds."""
+    return _FIGURE_SIZE.sub(r"<Figure with \1 Axes>", text)
+
+
+def mask_file_magic(text: str) -> str:
+    """``%%file``/``%%writefile``'s ``Overwriting NAME`` → ``Writing NAME``: which one it says depends on whether the
+    file was there before (it is in the folder the person ran the notebook in, not in a fresh replay folder)."""
+    return _FILE_MAGIC.sub("Writing ", text)
+
+
+def _last_place(token: str) -> float:
+    """The value of one unit in the last printed digit of a float token (``0.125`` → 0.001, ``1.5e-3`` → 1e-4)."""
+    mantissa, _, exponent = token.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def _significant_digits(token: str) -> int:
+    digits = token.lower().partition("e")[0].lstrip("+-").replace(".", "")
+    return len(digits.lstrip("0"))
+
+
+def floats_close(recorded: str, replayed: str, rel_tol: float = FLOAT_REL_TOL) -> bool:
+    """Two printed floats differ only by noise: within ``LAST_PLACE_UNITS`` units of the last digit the less precise
+    one prints when both print ``LAST_PLACE_MIN_DIGITS`` significant digits or more (``0.1234568`` vs
+    ``0.1234567``, a library rounding its last digit the other way), or within
+    ``rel_tol`` of each other (``0.30000000000000004`` vs ``0.3``: another order of summation)."""
+    a, b = float(recorded), float(replayed)
+    if math.isclose(a, b, rel_tol=rel_tol):
+        return True
+    if min(_significant_digits(recorded), _significant_digits(replayed)) < LAST_PLACE_MIN_DIGITS:
+        return False  # 0.5 vs 0.6 is a different value, not noise
+    unit = max(_last_place(recorded), _last_place(replayed))
+    return abs(a - b) <= LAST_PLACE_UNITS * unit * (1 + 1e-9)
+
+
+def texts_match(recorded: str, replayed: str, rel_tol: float = FLOAT_REL_TOL) -> bool:
+    """Whether two canonical texts are equal up to float noise: split at every float (a number with a decimal point
+    or an exponent), the text between the floats must be equal and each pair of floats ``floats_close``. Integers
+    and everything else compare exactly; ``rel_tol`` 0 compares floats exactly too."""
+    if recorded == replayed:
+        return True
+    if rel_tol <= 0 or _FLOAT.split(recorded) != _FLOAT.split(replayed):
+        return False
+    pairs = zip(_FLOAT.findall(recorded), _FLOAT.findall(replayed))
+    return all(x == y or floats_close(x, y, rel_tol) for x, y in pairs)
+
+
 def strip_trailing_whitespace(text: str) -> str:
     """Trailing whitespace of every line, and trailing blank lines, removed."""
     return "\n".join(line.rstrip() for line in text.split("\n")).rstrip("\n")
@@ -153,7 +221,7 @@ def _mime_text(mime: str, value: Any) -> str | None:
     if mime == "text/html":
         return normalise_text(rename_html_ids(joined(value)))
     if mime.startswith("text/"):
-        return normalise_text(joined(value))
+        return normalise_text(mask_figure_sizes(joined(value)))
     if mime in COMPARED_JSON:
         if isinstance(value, str):
             try:
@@ -179,7 +247,7 @@ def _render_bundle(kind: str, data: Mapping[str, Any]) -> list[str]:
 def _flush_streams(pending: dict[str, list[str]], lines: list[str]) -> None:
     for name in ("stdout", "stderr"):
         raw = "".join(pending.pop(name, []))
-        text = normalise_text(drop_warnings(raw) if name == "stderr" else raw)
+        text = normalise_text(drop_warnings(raw) if name == "stderr" else mask_file_magic(raw))
         if text:
             lines.append(f"[{name}]")
             lines.extend(text.split("\n"))

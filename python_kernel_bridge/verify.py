@@ -1,6 +1,6 @@
 """The replay verifier: a sample's final notebook, re-run in a fresh kernel, compared with what the session recorded.
 
-Verdict (criteria ``0.2``, "Verified means" in the sample-format design note), first rule that applies:
+Verdict (criteria ``0.3``, "Verified means" in the sample-format design note), first rule that applies:
 
 - ``unverified``: no notebook, or no code cell with source (nothing to replay);
 - ``failed``: a task setup source (``task.setup``, run first) or a cell raised, timed out or killed the kernel
@@ -8,10 +8,19 @@ Verdict (criteria ``0.2``, "Verified means" in the sample-format design note), f
 - ``diverged``: every cell ran, but a compared cell's normalised outputs differ from the recorded ones;
 - ``verified``: otherwise.
 
-Comparison per cell (``compared``): ``exact`` = canonical outputs equal (``normalise.canonical_outputs``);
-``status`` = replay status equals recorded status (installers: kind ``pip`` or source starting with
-``%pip``/``!pip``/``%conda``/…; cells with ``metadata.aiev.nondeterministic``; cells whose execution step says
-``truncated``); ``none`` = not compared (blank cells, which match; timed-out or skipped cells, which do not).
+Comparison per cell (``compared``): ``exact`` = canonical outputs equal (``normalise.canonical_outputs``, floats
+within a relative tolerance: ``normalise.texts_match``) and images alike (``images.py``), with ``content`` saying
+which of ``text`` and ``image`` the recorded outputs had to compare; ``status`` = replay status equals recorded
+status (installers: kind ``pip`` or source starting with ``%pip``/``!pip``/``%conda``/…; profiler and timing
+magics ``%prun``/``%timeit``/``%memit``/``%lprun``/``%mprun``; cells with ``metadata.aiev.nondeterministic``; cells
+whose execution step says ``truncated``); ``none`` = not compared (blank cells, which match; cells the notebook
+never ran, ``metadata.aiev.setup``, which match when they run cleanly and say ``setup``; timed-out or skipped
+cells, which do not). ``replay.compared`` counts the cells by what was compared (``compared_counts``): a sample
+``verified`` with no cell compared by text or image is verified by status only, and says so.
+
+Criteria ``0.3`` (was ``0.2``): cells a notebook never ran are replayed as setup; profiler magics by status; a
+warning's later message lines dropped with it; ``%%file``'s ``Overwriting`` read as ``Writing``; matplotlib's
+``<Figure size WxH …>`` without its size; floats within ``Tolerances.float_rel_tol``; images compared by content.
 
 Criteria ``0.2`` (was ``0.1``): Python warnings on stderr are not compared, and ``text/html`` is compared with its
 element ids renamed (``normalise.drop_warnings``, ``normalise.rename_html_ids``): a warning shown once per
@@ -33,9 +42,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import difflib
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -45,20 +52,29 @@ from typing import Any
 import nbformat
 
 from .attachments import stage_attachments
-from .normalise import canonical_outputs, error_names, joined, redact_values, strip_ansi
-from .replay import OK, TIMEOUT, SKIPPED, CellRun, ReplayRun, replay_notebook
+from .compare import (  # noqa: F401 - re-exported: the verifier's comparison API
+    Tolerances,
+    aiev_metadata,
+    cell_kind,
+    compare_cell,
+    compared_content,
+    compared_counts,
+    comparison_mode,
+    error_entry,
+    is_installer,
+    is_profiler,
+    recorded_status,
+    short_diff,
+)
+from .normalise import joined, redact_values
+from .replay import OK, SKIPPED, CellRun, ReplayRun, replay_notebook
 
-CRITERIA_VERSION = "0.2"
+CRITERIA_VERSION = "0.3"
 RUNNER = "nbclient"
 DEFAULT_KERNEL = "python3"
 
-_INSTALLER = re.compile(r"^[%!]\s*(?:pip3?|conda|mamba|micromamba|uv\s+pip|python3?\s+-m\s+pip)\b")
 #: Secret values shorter than this are not scrubbed from replayed outputs (too likely to be ordinary text).
 MIN_SECRET_CHARS = 8
-_DIFF_LINES = 12
-_DIFF_CHARS = 1000
-#: Characters of a replayed error's traceback kept in the block (its end: where it was raised).
-TRACEBACK_CHARS = 1500
 
 
 class InvalidSample(ValueError):
@@ -114,88 +130,6 @@ def redact_run(run: ReplayRun, secrets: list[str]) -> ReplayRun:
     return dataclasses.replace(
         run, cells=[cell(c) for c in run.cells], tests=[cell(t) for t in run.tests], setup=[cell(c) for c in run.setup]
     )
-
-
-def error_entry(run: CellRun) -> dict[str, str]:
-    """``{ename, evalue, traceback}`` of a replayed cell or test that raised: the traceback ANSI-stripped, its last
-    ``TRACEBACK_CHARS`` characters (what the verify gate shows the model)."""
-    entry = dict(run.error or {})
-    for output in run.outputs:
-        if output.get("output_type") == "error" and output.get("traceback"):
-            text = strip_ansi("\n".join(str(line) for line in output["traceback"]))
-            entry["traceback"] = text[-TRACEBACK_CHARS:]
-    return entry
-
-
-def _first_code_line(source: str) -> str:
-    for line in source.splitlines():
-        if line.strip() and not line.strip().startswith("#"):
-            return line.strip()
-    return ""
-
-
-def _aiev(cell: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = (cell.get("metadata") or {}).get("aiev")
-    return meta if isinstance(meta, Mapping) else {}
-
-
-def is_installer(cell: Mapping[str, Any]) -> bool:
-    """Kind ``pip`` in ``metadata.aiev``, or a first code line that is a ``%pip``/``!pip``/``%conda``… command."""
-    return _aiev(cell).get("kind") == "pip" or bool(_INSTALLER.match(_first_code_line(joined(cell.get("source")))))
-
-
-def cell_kind(cell: Mapping[str, Any]) -> str:
-    """``metadata.aiev.kind``; without it ``pip`` for an installer, else ``python``."""
-    kind = _aiev(cell).get("kind")
-    if isinstance(kind, str) and kind:
-        return kind
-    return "pip" if is_installer(cell) else "python"
-
-
-def comparison_mode(cell: Mapping[str, Any], step: Mapping[str, Any] | None = None) -> str:
-    """``status`` for installers, declared-nondeterministic cells and truncated recordings; else ``exact``."""
-    if is_installer(cell) or _aiev(cell).get("nondeterministic") is True or (step or {}).get("truncated") is True:
-        return "status"
-    return "exact"
-
-
-def recorded_status(outputs: list[Mapping[str, Any]]) -> str:
-    """``error`` when the recorded outputs hold an error output, else ``ok``."""
-    return "error" if error_names(outputs) else OK
-
-
-def short_diff(recorded: str, replayed: str) -> str:
-    """A unified diff of two canonical texts, cut to a few lines."""
-    diff = difflib.unified_diff(recorded.split("\n"), replayed.split("\n"), "recorded", "replayed", n=1, lineterm="")
-    lines = list(diff)[2:]  # without the ---/+++ header
-    shown = [line if len(line) <= 160 else line[:157] + "..." for line in lines[:_DIFF_LINES]]
-    if len(lines) > _DIFF_LINES:
-        shown.append(f"... ({len(lines) - _DIFF_LINES} more diff lines)")
-    text = "\n".join(shown)
-    return text if len(text) <= _DIFF_CHARS else text[: _DIFF_CHARS - 3] + "..."
-
-
-def compare_cell(cell: Mapping[str, Any], run: CellRun, mode: str) -> dict[str, Any]:
-    """The per-cell entry of ``replay.cells``."""
-    recorded = list(cell.get("outputs") or [])
-    entry: dict[str, Any] = {"cell_id": str(cell.get("id") or f"cell-{run.index}"), "status": run.status}
-    if run.status in (TIMEOUT, SKIPPED):
-        entry.update(compared="none", match=False)
-    elif not joined(cell.get("source")).strip():
-        entry.update(compared="none", match=True)
-    elif mode == "status":
-        was = recorded_status(recorded)
-        entry.update(compared="status", match=was == run.status)
-        if was != run.status:
-            entry["diff"] = f"status: recorded {was}, replayed {run.status}"
-    else:
-        before, after = canonical_outputs(recorded), canonical_outputs(run.outputs)
-        entry.update(compared="exact", match=before == after)
-        if before != after:
-            entry["diff"] = short_diff(before, after)
-    if run.error:
-        entry["error"] = error_entry(run)
-    return entry
 
 
 def tests_block(runs: list[CellRun]) -> dict[str, Any]:
@@ -271,9 +205,12 @@ def build_block(
     recorded_cells: list[Mapping[str, Any]],
     run: ReplayRun | None,
     attachments: list[dict[str, Any]] | None = None,
+    tolerances: Tolerances = Tolerances(),
+    environment: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``verification`` block from the recorded code cells and the replay (None: nothing was replayed);
-    ``attachments`` (the staging statuses) goes into ``replay.attachments`` when the sample has any."""
+    ``attachments`` (the staging statuses) goes into ``replay.attachments`` when the sample has any;
+    ``environment`` (which environment replayed, ``replay_env.py``) into ``replay.environment``."""
     block: dict[str, Any] = {
         "interactive": _interactive(sample),
         "replay": None,
@@ -286,10 +223,10 @@ def build_block(
     steps = _steps_by_call(sample)
     cells = []
     for cell, cell_run in zip(recorded_cells, run.cells):
-        step = steps.get(str(_aiev(cell).get("call_id")))
+        step = steps.get(str(aiev_metadata(cell).get("call_id")))
         if step is not None and step.get("cell_id") != cell.get("id"):
             step = None
-        cells.append(compare_cell(cell, cell_run, comparison_mode(cell, step)))
+        cells.append(compare_cell(cell, cell_run, comparison_mode(cell, step), tolerances))
     tests = (sample.get("task") or {}).get("tests") or []
     block["replay"] = {
         "runner": RUNNER,
@@ -299,7 +236,11 @@ def build_block(
         "started_at": run.started_at,
         "duration_ms": run.duration_ms,
         "cells": cells,
+        "compared": compared_counts(cells),
+        "tolerances": {"float_rel_tol": tolerances.float_rel_tol, "image": tolerances.image},
     }
+    if environment is not None:
+        block["replay"]["environment"] = dict(environment)
     if attachments:
         block["replay"]["attachments"] = attachments
     if run.setup:
@@ -320,12 +261,15 @@ async def averify_sample(
     attachments_dir: str | None = None,
     env: dict[str, str] | None = None,
     stop_later: bool = False,
+    tolerances: Tolerances = Tolerances(),
+    environment: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Replay ``sample["notebook"]`` in a fresh kernel (in ``cwd``, else a new empty temporary folder; with the
     environment ``env``, else this process's) and return the ``verification`` block; ``sample`` is not modified.
     The task's attachments are first copied into that folder from ``attachments_dir`` (None: none is, each is
-    ``missing``; see ``attachments.py``); ``stop_later``: see ``replay.replay_notebook``. Raises ``InvalidSample``,
-    ``ReplayStartError``."""
+    ``missing``; see ``attachments.py``); ``stop_later``: see ``replay.replay_notebook``; ``tolerances`` for floats
+    and images; ``environment`` says which environment ``kernel_name`` runs in (``replay.environment``). Raises
+    ``InvalidSample``, ``ReplayStartError``."""
     check_sample(sample)
     nb_dict = sample.get("notebook")
     recorded_cells = [c for c in (nb_dict or {}).get("cells", []) if c.get("cell_type") == "code"]
@@ -346,7 +290,7 @@ async def averify_sample(
         if cwd is None:
             shutil.rmtree(workdir, ignore_errors=True)
     run = redact_run(run, secret_values(sample, os.environ if env is None else env))
-    return build_block(sample, recorded_cells, run, staged)
+    return build_block(sample, recorded_cells, run, staged, tolerances, environment)
 
 
 def _cell_runs(items: Any, what: str) -> list[CellRun]:
@@ -395,9 +339,13 @@ def verify_sample(
     kernel_name: str | None = None,
     cwd: str | None = None,
     attachments_dir: str | None = None,
+    tolerances: Tolerances = Tolerances(),
 ) -> dict[str, Any]:
     """Synchronous ``averify_sample``; from inside a running event loop it runs on a worker thread."""
-    coro_args = {"timeout": timeout, "kernel_name": kernel_name, "cwd": cwd, "attachments_dir": attachments_dir}
+    coro_args = {
+        "timeout": timeout, "kernel_name": kernel_name, "cwd": cwd, "attachments_dir": attachments_dir,
+        "tolerances": tolerances,
+    }
     try:
         asyncio.get_running_loop()
     except RuntimeError:

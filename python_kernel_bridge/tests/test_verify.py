@@ -54,8 +54,10 @@ def test_a_clean_session_verifies(good_recorded):
     assert replay["python"] and replay["started_at"].endswith("Z") and replay["duration_ms"] > 0
     assert [c["cell_id"] for c in replay["cells"]] == [f"cell-{i}" for i in range(len(GOOD))]
     clean = {"status": "ok", "compared": "exact", "match": True}
-    assert all(c == {"cell_id": c["cell_id"], **clean} for c in replay["cells"])
-    assert block["tests"] is None and block["criteria_version"] == "0.2"
+    assert all(c == {"cell_id": c["cell_id"], "content": c["content"], **clean} for c in replay["cells"])
+    assert [c["content"] for c in replay["cells"]][:3] == [[], ["text"], ["text"]]  # x = 21 prints nothing
+    assert replay["compared"] == {"text": len(GOOD) - 1, "image": 0, "status": 0, "setup": 0, "none": 0}
+    assert block["tests"] is None and block["criteria_version"] == "0.3"
     assert block["interactive"] == sample["verification"]["interactive"]
     assert sample == before  # the input is not modified
     validate(dict(sample, verification=block))  # the block fits the record's schema
@@ -200,7 +202,7 @@ def test_no_notebook_or_no_code_is_unverified(good_recorded):
     markdown_only = copy.deepcopy(sample)
     markdown_only["notebook"]["cells"] = [{"cell_type": "markdown", "id": "m", "source": "# hi", "metadata": {}}]
     block = verify_sample(markdown_only)
-    assert block == {**block, "replay": None, "tests": None, "verdict": "unverified", "criteria_version": "0.2"}
+    assert block == {**block, "replay": None, "tests": None, "verdict": "unverified", "criteria_version": "0.3"}
 
 
 def test_plain_notebook_without_aiev_metadata(tmp_path):
@@ -267,7 +269,9 @@ def test_a_kernel_secret_listed_by_name_verifies(secret_recorded):
     sample = make_sample(PRINTS_SECRET, secret_recorded, tests=["assert False, os.environ['SOME_SECRET']"])
     sample["environment"]["secret_env_names"] = ["SOME_SECRET"]
     block = verify_sample(sample, timeout=60)
-    assert block["replay"]["cells"][0] == {"cell_id": "cell-0", "status": "ok", "compared": "exact", "match": True}
+    assert block["replay"]["cells"][0] == {
+        "cell_id": "cell-0", "status": "ok", "compared": "exact", "match": True, "content": ["text"]
+    }
     # errors are scrubbed too (here a failing test whose message is the secret)
     error = block["tests"]["results"][0]["error"]
     assert (error["ename"], error["evalue"]) == ("AssertionError", "[REDACTED]")

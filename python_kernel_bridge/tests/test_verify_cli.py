@@ -36,7 +36,7 @@ def test_verified_exits_0_and_write_stores_the_block(tmp_path, recorded):
     path.write_text(json.dumps(make_sample(SOURCES, recorded[:3], tests=["assert x == 42"])))
     done = run("verify", str(path), "--timeout", "60", "--write")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "verdict: verified (3 cells, 0 errors, 0 diffs, tests 1/1)"
+    assert done.stdout.strip() == "verdict: verified (3 cells, 0 errors, 0 diffs, compared 2 by text, tests 1/1)"
     written = json.loads(path.read_text())
     validate(written)
     assert written["verification"]["verdict"] == "verified"
@@ -51,7 +51,7 @@ def test_diverged_exits_1_and_lists_the_cell(tmp_path, recorded):
     done = run("verify", str(path), "--kernel", "python3")
     assert done.returncode == 1
     lines = done.stdout.splitlines()
-    assert lines[0] == "verdict: diverged (4 cells, 0 errors, 1 diffs, no tests)"
+    assert lines[0] == "verdict: diverged (4 cells, 0 errors, 1 diffs, compared 3 by text, no tests)"
     assert lines[1] == "  cell cell-3: output differs (compared exact)"
     assert path.read_text() == original  # no --write, no change
 
@@ -132,8 +132,8 @@ def test_several_files_human_output_is_prefixed_with_the_path(tmp_path, recorded
     done = run("verify", str(good), str(diverged))  # --jobs 1: in the order given
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines()[:3] == [
-        f"{good}: verdict: verified (3 cells, 0 errors, 0 diffs, no tests)",
-        f"{diverged}: verdict: diverged (4 cells, 0 errors, 1 diffs, no tests)",
+        f"{good}: verdict: verified (3 cells, 0 errors, 0 diffs, compared 2 by text, no tests)",
+        f"{diverged}: verdict: diverged (4 cells, 0 errors, 1 diffs, compared 3 by text, no tests)",
         "  cell cell-3: output differs (compared exact)",
     ]
     assert diverged.read_text() == original  # no --write, no change
@@ -195,7 +195,7 @@ def test_a_record_next_to_its_data_verifies_by_default(tmp_path):
     path.write_text(record_reading(tmp_path, "a,b\n1,2\n"))
     done = run("verify", str(path), "--timeout", "60", "--write")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip() == "verdict: verified (1 cells, 0 errors, 0 diffs, no tests, attachments 1/1)"
+    assert done.stdout.strip() == "verdict: verified (1 cells, 0 errors, 0 diffs, compared 1 by text, no tests, attachments 1/1)"
     written = json.loads(path.read_text())
     validate(written)
     assert written["verification"]["replay"]["attachments"] == [{"path": "data.csv", "status": "copied"}]
@@ -212,7 +212,7 @@ def test_attachments_dir_points_elsewhere(tmp_path):
     assert done.returncode == 1
     lines = done.stdout.splitlines()
     assert lines[:2] == [
-        "verdict: failed (1 cells, 1 errors, 0 diffs, no tests, attachments 0/1)",
+        "verdict: failed (1 cells, 1 errors, 0 diffs, compared 1 by text, no tests, attachments 0/1)",
         "  attachment data.csv: missing",
     ]
     assert lines[2].startswith("  cell cell-0: error FileNotFoundError: ")

@@ -18,18 +18,31 @@ import { scrubSample } from '../trace/scrub';
 import type { ISample } from '../trace/types';
 import { validateSample } from '../trace/validate';
 import { parseOptions, UsageError } from './connect';
+import { countByCause, IVerdictLine, verdictLine } from './harvestVerdicts';
 import { verifyManyLocally, VerifyResult } from './verify';
 
-export const HARVEST_USAGE = `Usage: aiev harvest PATH... --out DATASET.jsonl|DATASET.parquet --format FORMAT [options]
+/** The default `--format`: the canonical record itself, one per line. */
+const RECORD_FORMAT = 'record';
+const FORMATS = [RECORD_FORMAT, ...EXPORT_FORMATS.filter(isJsonlFormat)];
+
+export const HARVEST_USAGE = `Usage: aiev harvest PATH... --out DATASET.jsonl|DATASET.parquet [--format FORMAT] [options]
 
 Turns agent records (*.json from aiev run) and executed notebooks (*.ipynb, e.g. a class's exercises) into one
 training dataset. Folders are searched recursively. Secrets are scrubbed from every sample. A notebook's
-attachments are the files in its folder that its code names.
+attachments are the files in its folder that its code names and the local modules it imports; its cells never
+run (no execution count) replay as setup.
 
-  --format FORMAT      ${EXPORT_FORMATS.filter(isJsonlFormat).join(', ')}
+  --format FORMAT      ${FORMATS.join(', ')} (default ${RECORD_FORMAT}: the canonical record)
   --verify             replay every sample in a fresh kernel first (notebooks need it to be more than unverified);
                        one Python verifier process replays them all, each with its attachments (the files
                        its code reads) copied from its input's folder
+  --requirements FILE  replay in a venv with these packages (built with uv, cached by the hash of the package
+                       set); --python PATH: that interpreter for it, or alone the interpreter to replay with
+  --recorded-env       replay each sample whose environment names package versions (an agent's session, the
+                       versions a notebook printed) in a cached venv pinned to them
+  --kernel NAME        replay on this installed kernel instead
+  --float-tolerance R  relative tolerance of floats in compared text (verifier default)
+  --image-tolerance F  share of an image's ink that may change (verifier default)
   --concurrency N      replays (kernels) at once (default 2)
   --timeout SECONDS    per-cell replay timeout (default 120)
   --verified-only      keep only samples whose verdict is verified
@@ -39,8 +52,9 @@ attachments are the files in its folder that its code names.
                        write every redaction made (sample, rule, location; never the value) as JSON
 
 A bad input file is reported and skipped. The dataset is written whole at the end (never half-written), with
-a summary beside it (DATASET.summary.json, also printed as a table) and the sample ids in row order
-(DATASET.ids), to join rows back to their records.`;
+a summary beside it (DATASET.summary.json, also printed as a table, counts by cause included), the sample ids in
+row order (DATASET.ids), to join rows back to their records, and one line per input in DATASET.verdicts.jsonl
+(its verdict, what was compared, the first differing cell and what differed, or the error and its cause).`;
 
 /** Every record and notebook under the given paths, sorted, without checkpoints and event logs. */
 export function collectInputs(paths: string[]): string[] {
@@ -155,9 +169,10 @@ async function verifyAll(
   samples: (ISample | null)[],
   inputs: string[],
   scratch: string,
-  options: { timeout: number; jobs: number },
+  options: { timeout: number; jobs: number; verifierArgs: string[] },
   log: (line: string) => void
-): Promise<void> {
+): Promise<Map<number, string>> {
+  const errors = new Map<number, string>();
   const indices = samples.flatMap((sample, index) => (sample ? [index] : []));
   const files = indices.map(index => stageSample(samples[index] as ISample, dirname(inputs[index]), join(scratch, String(index))));
   const tick = progress(indices.length, 'verify');
@@ -167,13 +182,14 @@ async function verifyAll(
     reported.add(at);
     if (result instanceof Error) {
       log(`aiev harvest: could not verify ${inputs[index]}: ${result.message}`);
+      errors.set(index, result.message);
     } else {
       (samples[index] as ISample).verification = result;
     }
     tick(reported.size);
   };
   try {
-    await verifyManyLocally(files, options.timeout, options.jobs, report);
+    await verifyManyLocally(files, options.timeout, options.jobs, report, { verifierArgs: options.verifierArgs });
   } catch (error) {
     // The verifier itself failed: every record it had not reported is one that could not be verified.
     for (let at = 0; at < indices.length; at++) {
@@ -182,6 +198,21 @@ async function verifyAll(
       }
     }
   }
+  return errors;
+}
+
+/** The verifier's options from harvest's (paths resolved). */
+function verifierArgsOf(values: Record<string, string | boolean | undefined>): string[] {
+  const args: string[] = [];
+  for (const name of ['requirements', 'python', 'kernel', 'float-tolerance', 'image-tolerance', 'recorded-env']) {
+    const value = values[name];
+    if (value === true) {
+      args.push(`--${name}`);
+    } else if (typeof value === 'string') {
+      args.push(`--${name}`, ['requirements', 'python'].includes(name) && value.includes('/') ? resolve(value) : value);
+    }
+  }
+  return args;
 }
 
 /** `aiev harvest`: returns the exit status. */
@@ -195,12 +226,27 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
       'verified-only': { type: 'boolean' },
       dedupe: { type: 'boolean' },
       'min-steps': { type: 'string' },
-      'redactions-report': { type: 'string' }
+      'redactions-report': { type: 'string' },
+      requirements: { type: 'string' },
+      python: { type: 'string' },
+      kernel: { type: 'string' },
+      'recorded-env': { type: 'boolean' },
+      'float-tolerance': { type: 'string' },
+      'image-tolerance': { type: 'string' }
     }, true);
   const { values, positionals } = parsed;
-  const format = values.format as ExportFormat;
-  if (!EXPORT_FORMATS.includes(format) || !isJsonlFormat(format)) {
-    throw new UsageError(`--format must be one of ${EXPORT_FORMATS.filter(isJsonlFormat).join(', ')}`);
+  const format = (values.format ?? RECORD_FORMAT) as ExportFormat | typeof RECORD_FORMAT;
+  if (!FORMATS.includes(format)) {
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  }
+  if (values['recorded-env'] && values.requirements) {
+    throw new UsageError('--recorded-env and --requirements both name the packages: give one');
+  }
+  if (values.kernel && (values.requirements || values.python)) {
+    throw new UsageError('--kernel names an environment already: give it alone, or --requirements / --python');
+  }
+  if (values.requirements && !statSync(values.requirements, { throwIfNoEntry: false })?.isFile()) {
+    throw new UsageError(`--requirements ${values.requirements}: no such file`);
   }
   const out = values.out && resolve(values.out);
   if (!out || !/\.(jsonl|parquet)$/.test(out)) {
@@ -216,6 +262,7 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
   const summary = new DatasetSummary();
   const scratch = mkdtempSync(join(tmpdir(), 'aiev-harvest-'));
   try {
+    const verdicts: IVerdictLine[] = [];
     const samples: (ISample | null)[] = inputs.map(path => {
       summary.input();
       try {
@@ -223,12 +270,25 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
       } catch (error) {
         summary.skip(path, (error as Error).message);
         log(`aiev harvest: skipped ${path}: ${(error as Error).message}`);
+        verdicts.push({ input: path, id: null, verdict: null, cause: 'bad input', error: { where: 'input', ename: '', evalue: (error as Error).message } });
         return null;
       }
     });
-    if (values.verify) {
-      await verifyAll(samples, inputs, scratch, { timeout, jobs: concurrency }, log);
-    }
+    const unverifiable = values.verify
+      ? await verifyAll(samples, inputs, scratch, { timeout, jobs: concurrency, verifierArgs: verifierArgsOf(values) }, log)
+      : new Map<number, string>();
+    const lineOf = new Map<ISample, IVerdictLine>();
+    samples.forEach((sample, index) => {
+      if (sample) {
+        const line = verdictLine(inputs[index], sample);
+        const problem = unverifiable.get(index);
+        if (problem !== undefined) {
+          Object.assign(line, { cause: 'could not verify', error: { where: 'verifier', ename: '', evalue: problem } });
+        }
+        lineOf.set(sample, line);
+        verdicts.push(line);
+      }
+    });
     const seen = new Set<string>();
     const lines: string[] = [];
     const ids: string[] = [];
@@ -238,25 +298,31 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
         continue;
       }
       summary.sample(sample);
+      const line = lineOf.get(sample) as IVerdictLine;
+      line.kept = false;
       if (values['verified-only'] && sample.verification.verdict !== 'verified') {
         summary.filtered('not_verified');
+        line.dropped = 'not verified';
         continue;
       }
       if (sample.verification.interactive.turns < minSteps) {
         summary.filtered('too_few_steps');
+        line.dropped = 'too few steps';
         continue;
       }
       if (values.dedupe) {
         const key = createHash('sha256').update(dialogueKey(sample)).digest('hex');
         if (seen.has(key)) {
           summary.duplicate();
+          line.dropped = 'duplicate';
           continue;
         }
         seen.add(key);
       }
+      line.kept = true;
       const clean = scrubSample(sample);
       redactions.push(...clean.redactions.slice(sample.redactions.length).map(entry => ({ sample: clean.id, ...entry })));
-      lines.push(projectSample(clean, format));
+      lines.push(format === RECORD_FORMAT ? JSON.stringify(clean) : projectSample(clean, format));
       ids.push(clean.id);
       summary.written(clean);
     }
@@ -269,10 +335,15 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
     } else {
       renameOrCopy(staged, out);
     }
-    writeFileSync(summaryPath, JSON.stringify(summary.toJSON(), null, 2) + '\n');
+    const byCause = countByCause(verdicts);
+    writeFileSync(summaryPath, JSON.stringify({ ...summary.toJSON(), by_cause: byCause }, null, 2) + '\n');
+    const verdictsPath = out.replace(/\.(jsonl|parquet)$/, '.verdicts.jsonl');
+    verdicts.sort((a, b) => inputs.indexOf(a.input) - inputs.indexOf(b.input));
+    writeFileSync(verdictsPath, verdicts.map(line => `${JSON.stringify(line)}\n`).join(''));
     // Sample ids in dataset order, to join rows back to records (the OpenAI format allows no extra keys).
     writeFileSync(out.replace(/\.(jsonl|parquet)$/, '.ids'), ids.map(id => `${id}\n`).join(''));
     log(summary.table());
+    log(causeTable(byCause));
     log(`aiev harvest: ${redactionSummary(redactions)}`);
     if (values['redactions-report'] !== undefined) {
       writeFileSync(values['redactions-report'], JSON.stringify(redactionReport(redactions), null, 2) + '\n');
@@ -282,6 +353,13 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** The counts by cause, as rows under the summary table. */
+function causeTable(byCause: Record<string, number>): string {
+  const rows = Object.entries(byCause).map(([cause, n]): [string, string] => [`cause: ${cause}`, `${n}`]);
+  const width = Math.max(0, ...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
 }
 
 /** Move a finished file into place (a rename when on the same filesystem, else copy then rename). */

@@ -28,6 +28,8 @@ export type VerifyResult = IVerification | Error;
 export interface IVerifyLocallyOptions {
   /** Folder every record's attachments are copied from (`--attachments-dir`); default each record's own folder. */
   attachmentsDir?: string;
+  /** More options of `python -m python_kernel_bridge verify` (tolerances, the replay environment). */
+  verifierArgs?: string[];
 }
 
 /** Options of a `VerifierProcess`. */
@@ -57,7 +59,8 @@ export class VerifierProcess {
       args.push('--attachments-dir', options.attachmentsDir);
     }
     args.push('--jobs', String(options.jobs), ...(options.write ? ['--write'] : []), ...(options.replayed ? ['--replayed'] : []));
-    this._child = spawn(findVenvExecutable('python'), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    args.push(...(options.verifierArgs ?? []));
+    this._child = spawn(findVenvExecutable('python'), args, { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
     this._child.stdout!.setEncoding('utf8');
     this._child.stdout!.on('data', (chunk: string) => {
       const lines = (this._stdoutTail + chunk).split('\n');

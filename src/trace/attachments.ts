@@ -24,6 +24,8 @@ export interface IFindAttachmentsOptions {
   maxFileBytes?: number;
   /** Most bytes attached in all (default 500 MiB); files past it, in path order, are left out. */
   maxTotalBytes?: number;
+  /** More candidate paths besides the code's literals (paths the code builds: see `notebookFiles.ts`). */
+  paths?: string[];
 }
 
 /** Default cap on one attachment's size. */
@@ -117,7 +119,7 @@ export function findAttachments(codes: string[], folder: string, options: IFindA
     return [];
   }
   const names = new Set<string>();
-  for (const literal of codes.flatMap(pythonStringLiterals)) {
+  for (const literal of [...codes.flatMap(pythonStringLiterals), ...(options.paths ?? [])]) {
     const name = relativeName(literal, base, real);
     if (name) {
       names.add(name);

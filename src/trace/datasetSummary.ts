@@ -60,7 +60,8 @@ export class DatasetSummary {
   written(sample: ISample): void {
     const data = this._data;
     data.written++;
-    for (const { failed } of fixesOf(sample.steps)) {
+    // A notebook a person ran (model "human"): only a re-run of the same code fixes an error.
+    for (const { failed } of fixesOf(sample.steps, { sameCodeOnly: sample.source.model === 'human' })) {
       const name = failed.error?.ename ?? failed.status;
       data.fixed_error_types[name] = (data.fixed_error_types[name] ?? 0) + 1;
     }

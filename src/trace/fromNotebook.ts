@@ -2,7 +2,11 @@
  * A notebook a person executed, as a sample: how classroom and analysis notebooks become training data. The
  * markdown before the first code cell is the task; every executed code cell is an assistant turn (the markdown just
  * before it as its text) with one `execute_cell` action and the execution as recorded in the file; markdown after
- * the last code cell is the answer. The files its code names in the notebook's folder are the task's attachments.
+ * the last code cell is the answer. Code cells never run in the file (`execution_count: null`, e.g. the imports
+ * run in an earlier sitting) are no turn, but stay in the final notebook in their place as setup
+ * (`metadata.aiev.setup`: the replay runs them and compares nothing). The task's attachments are the files in the
+ * notebook's folder that its code names (literals, and paths built from them: `notebookFiles.ts`) and the local
+ * modules and packages it imports. The versions it states are its `environment` (`notebookEnvironment.ts`).
  * Nothing is re-run here: the replay verifier decides whether it holds.
  */
 import type * as nbformat from '@jupyterlab/nbformat';
@@ -11,6 +15,8 @@ import { dirname } from 'path';
 
 import { actionKindOf } from './actionKind';
 import { findAttachments } from './attachments';
+import { notebookEnvironment } from './notebookEnvironment';
+import { builtPaths, localModules } from './notebookFiles';
 import { buildFinalNotebook } from './finalNotebook';
 import { interactiveCounts } from './counts';
 import { CRITERIA_VERSION } from './recorder';
@@ -55,6 +61,7 @@ export function sampleFromNotebook(notebook: nbformat.INotebookContent, options:
 
   let pendingText: string[] = [];
   const codes: string[] = [];
+  const setup = new Map<string, nbformat.ICodeCell>();
   for (const cell of cells.slice(Math.max(firstCode, 0))) {
     if (cell.cell_type === 'markdown') {
       pendingText.push(sourceOf(cell));
@@ -62,8 +69,12 @@ export function sampleFromNotebook(notebook: nbformat.INotebookContent, options:
     }
     const code = sourceOf(cell);
     const count = (cell as nbformat.ICodeCell).execution_count ?? null;
-    if (cell.cell_type !== 'code' || !code.trim() || count === null) {
-      continue; // raw cells, empty cells and cells never run have no execution to learn from
+    if (cell.cell_type !== 'code' || !code.trim()) {
+      continue; // raw cells and empty cells
+    }
+    if (count === null) {
+      setup.set(cell.id, setupCell(cell as nbformat.ICodeCell, code)); // never run here: no execution to learn from
+      continue;
     }
     codes.push(code);
     const callId = `nb_${codes.length}`;
@@ -97,6 +108,12 @@ export function sampleFromNotebook(notebook: nbformat.INotebookContent, options:
     throw new Error('the notebook has no executed code cell');
   }
   const answer = pendingText.join('\n\n').trim();
+  const folder = dirname(options.path);
+  const allCodes = [...codes, ...[...setup.values()].map(sourceOf)];
+  const modules = localModules(allCodes, folder);
+  const scanned = [...allCodes, ...modules.map(m => m.code)];
+  const attachments = findAttachments(scanned, folder, { paths: [...modules.map(m => m.path), ...builtPaths(scanned)] });
+  const codeCells = cells.filter((c): c is nbformat.ICodeCell & { id: string } => c.cell_type === 'code');
   return {
     schema: { ...SAMPLE_SCHEMA },
     id: `nb-${sha256.slice(0, 32)}`,
@@ -113,13 +130,42 @@ export function sampleFromNotebook(notebook: nbformat.INotebookContent, options:
       sampling: {},
       system_prompt_id: 'native-v1'
     },
-    task: { prompt, attachments: findAttachments(codes, dirname(options.path)), tags: ['notebook'] },
+    task: { prompt, attachments, tags: ['notebook'] },
     tools: options.tools,
     steps,
-    notebook: buildFinalNotebook(steps, notebook),
-    verification: { interactive: interactiveCounts(steps), replay: null, tests: null, verdict: 'unverified', criteria_version: CRITERIA_VERSION },
-    environment: null,
+    notebook: withSetupCells(buildFinalNotebook(steps, notebook), codeCells, setup),
+    verification: {
+      interactive: interactiveCounts(steps, { sameCodeOnly: true }),
+      replay: null,
+      tests: null,
+      verdict: 'unverified',
+      criteria_version: CRITERIA_VERSION
+    },
+    environment: notebookEnvironment(notebook, codeCells),
     outcome: answer ? { reason: 'final_answer', answer } : { reason: 'final_answer', answer: '' },
     outputs_cap_bytes: 0
   };
+}
+
+/** A cell the notebook never ran, for the final notebook: replayed as setup, nothing compared. */
+function setupCell(cell: nbformat.ICodeCell, code: string): nbformat.ICodeCell {
+  const aiev = { kind: actionKindOf(code), setup: true };
+  return { cell_type: 'code', id: cell.id, source: code, metadata: { aiev } as unknown as nbformat.ICodeCellMetadata, outputs: [], execution_count: null };
+}
+
+/** `final` with the setup cells put back where they were in the notebook (its code cells `order`). */
+function withSetupCells(
+  final: nbformat.INotebookContent,
+  order: { id: string }[],
+  setup: Map<string, nbformat.ICodeCell>
+): nbformat.INotebookContent {
+  if (!setup.size) {
+    return final;
+  }
+  const kept = new Map(final.cells.map(cell => [cell.id as string, cell]));
+  const cells = order.flatMap(({ id }) => {
+    const cell = setup.get(id) ?? kept.get(id);
+    return cell ? [cell] : [];
+  });
+  return { ...final, cells };
 }

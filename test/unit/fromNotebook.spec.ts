@@ -70,8 +70,11 @@ describe('sampleFromNotebook', () => {
     }
   });
 
-  it('keeps only what ran successfully in the final notebook', () => {
-    expect(sample.notebook?.cells.map(c => c.id)).toEqual(['b']);
+  it('keeps what ran successfully in the final notebook, and cells never run as setup in their place', () => {
+    expect(sample.notebook?.cells.map(c => c.id)).toEqual(['b', 'c']);
+    expect(sample.notebook?.cells.map(c => (c.metadata as any).aiev.setup ?? false)).toEqual([false, true]);
+    expect(sample.notebook?.cells[1]).toMatchObject({ source: 'print("never run")', outputs: [], execution_count: null });
+    expect(sample.steps.filter(s => s.type === 'execution')).toHaveLength(2); // a setup cell is no turn
   });
 
   it('gives the same id for the same file and refuses a notebook with nothing executed', () => {
