@@ -67,6 +67,7 @@ async def test_config_says_what_is_configured_without_the_key(jp_fetch, model):
     assert body == {
         "configured": True, "base_url_host": f"127.0.0.1:{model.port}", "models": ["fake-model", "other"],
         "default_model": "fake-model", "key_set": True, "key_env": "OPENAI_API_KEY", "message": None,
+        "collection": None,
     }
     assert KEY not in response.body.decode()
 
