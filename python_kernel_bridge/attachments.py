@@ -123,6 +123,19 @@ MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_TOTAL_BYTES = 500 * 1024 * 1024
 
 
+#: sha256 of files hashed by ``find_attachments``, by real path, size and mtime (asked after every sidebar turn).
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def _cached_hash(path: str, stat: os.stat_result) -> str:
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        if len(_HASHES) > 4096:
+            _HASHES.clear()
+        _HASHES[key] = _hash(path)
+    return _HASHES[key]
+
+
 def find_attachments(folder: str, names: list[Any], modified_before: float | None = None) -> list[dict[str, str]]:
     """The attachments ``{path, sha256}`` of a session working in ``folder``: each of ``names`` that is a safe
     relative path naming a regular file whose real path stays in ``folder`` (no link leads out), not modified at
@@ -140,7 +153,7 @@ def find_attachments(folder: str, names: list[Any], modified_before: float | Non
             fresh = modified_before is not None and stat.st_mtime >= modified_before
             if not os.path.isfile(source) or fresh or stat.st_size > min(MAX_FILE_BYTES, budget):
                 continue
-            found.append({"path": os.path.normpath(name).replace(os.sep, "/"), "sha256": _hash(source)})
+            found.append({"path": os.path.normpath(name).replace(os.sep, "/"), "sha256": _cached_hash(source, stat)})
             budget -= stat.st_size
         except OSError:
             continue

@@ -35,6 +35,11 @@ async def test_the_files_the_code_names_beside_the_notebook(jp_fetch, week):
     names = ["data.csv", "missing.csv", "../week1/data.csv", "link.txt", "sub", "/etc/passwd"]
     found = await find(jp_fetch, {"notebook_path": "week1/a.ipynb", "names": names})
     assert found == {"attachments": [attachment(week, "data.csv")]}
+    # Hashes are cached by path, size and mtime: a file changed since is hashed again.
+    (week / "data.csv").write_text("a,b\n9,9\n3,4\n")
+    os.utime(week / "data.csv", ns=(time.time_ns(), time.time_ns() + 1_000_000))
+    again = await find(jp_fetch, {"notebook_path": "week1/a.ipynb", "names": ["data.csv"]})
+    assert again == {"attachments": [attachment(week, "data.csv")]} != found
     # A file written after the session started is the session's own output, not an attachment.
     later = (time.time() - 60) * 1000
     assert await find(jp_fetch, {"notebook_path": "week1/a.ipynb", "names": ["data.csv"], "modified_before": later}) == {
