@@ -51,7 +51,7 @@ export function cellsJSON(notebook: ISharedNotebook): nbformat.ICell[] {
 
 /**
  * Make the notebook's cells `cells` again (sources, outputs, metadata, ids) in one transaction: one change for
- * collaborators and one step of the notebook's undo history.
+ * collaborators and for the notebook model's listeners.
  */
 export function restoreCells(notebook: ISharedNotebook, cells: nbformat.ICell[]): void {
   notebook.transact(() => {

@@ -68,7 +68,7 @@ export interface INotebookDriver {
   setCellSource(cellId: string, source: string): void;
   /** The cells as nbformat JSON (ids kept), for `restoreCells`. */
   cellsJSON(): nbformat.ICell[];
-  /** Put back cells `cellsJSON` gave, in one change (one undo step in the lab); the kernel is not touched. */
+  /** Put back cells `cellsJSON` gave, in one transaction; the kernel is not touched. */
   restoreCells(cells: nbformat.ICell[]): void;
   /** Run a cell on the kernel; resolves with the outcome whatever happens (timeouts, death, stdin). */
   execute(cellId: string, options: IExecuteOptions): Promise<IExecutionOutcome>;
