@@ -81,6 +81,7 @@ export function stateLabel(state: ActionState, trans: TranslationBundle): string
     interrupted: trans.__('interrupted'),
     kernel_died: trans.__('kernel died'),
     running: trans.__('running'),
+    awaiting_approval: trans.__('awaiting approval'),
     waiting: trans.__('waiting'),
     not_run: trans.__('not run'),
     done: trans.__('done'),

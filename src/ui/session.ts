@@ -209,7 +209,8 @@ export class SessionModel {
       busy: this.busy,
       streaming: this._streaming,
       queued: this.queued,
-      notices: this._notices
+      notices: this._notices,
+      awaitingApproval: this.pendingApproval?.call_id ?? null
     };
     return buildTranscript(this._steps, live, this._options.trans, this._options.keyEnv);
   }

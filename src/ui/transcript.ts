@@ -13,6 +13,8 @@ export type ActionState =
   | ExecutionStatus
   /** The kernel is running it now. */
   | 'running'
+  /** It waits for the user's approval before it runs. */
+  | 'awaiting_approval'
   /** Later in the same model turn; runs after the one running now. */
   | 'waiting'
   /** The run ended before it (a stop, a reload, a final answer). */
@@ -55,6 +57,8 @@ export interface ILiveState {
   streaming: { text: string; reasoning: string } | null;
   queued: readonly string[];
   notices: readonly IPlacedNotice[];
+  /** The call id of the action waiting for the user's approval, if one does. */
+  awaitingApproval?: string | null;
 }
 
 /** No run, nothing in flight (a past session). */
@@ -129,7 +133,7 @@ export function buildTranscript(
   });
   placeNotices(Infinity);
   for (const card of cards.values()) {
-    card.state = cardState(card, live.busy && lastTurn.includes(card), lastTurn);
+    card.state = cardState(card, live.busy && lastTurn.includes(card), lastTurn, live.awaitingApproval ?? null);
   }
   if (live.streaming && (live.streaming.text || live.streaming.reasoning)) {
     items.push({
@@ -159,7 +163,7 @@ function orphanCard(step: IExecutionStep, key: string, items: TranscriptItem[]):
   return card;
 }
 
-function cardState(card: IActionCard, inRunningTurn: boolean, turn: IActionCard[]): ActionState {
+function cardState(card: IActionCard, inRunningTurn: boolean, turn: IActionCard[], awaitingApproval: string | null): ActionState {
   if (card.execution) {
     return card.execution.status;
   }
@@ -168,6 +172,9 @@ function cardState(card: IActionCard, inRunningTurn: boolean, turn: IActionCard[
   }
   if (!inRunningTurn) {
     return 'not_run';
+  }
+  if (card.action.call_id === awaitingApproval) {
+    return 'awaiting_approval';
   }
   const firstOpen = turn.find(other => !other.execution && !other.result);
   return firstOpen === card ? 'running' : 'waiting';

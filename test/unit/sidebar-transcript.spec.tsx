@@ -31,6 +31,8 @@ describe('buildTranscript', () => {
     expect(stopped.map(card => card.state)).toEqual(['not_run', 'not_run']);
     const half = cards(buildTranscript([...steps, execution('a', 'slow()', { status: 'interrupted' })], { ...IDLE, busy: true }, trans));
     expect(half.map(card => card.state)).toEqual(['interrupted', 'running']);
+    const asking = cards(buildTranscript(steps, { ...IDLE, busy: true, awaitingApproval: 'a' }, trans));
+    expect(asking.map(card => card.state)).toEqual(['awaiting_approval', 'waiting']);
   });
 
   it('shows tool results of calls that ran nothing, refused calls, and the events a user needs', () => {

@@ -33,10 +33,17 @@ test('ask before every execution: allowed once, rejected with a reason the model
     await sidebar.root.getByLabel('Approvals').selectOption({ label: 'Ask before every execution' });
     await sidebar.ask('Count to three.');
 
-    const approval = sidebar.root.getByRole('region', { name: 'Approval' });
+    const approval = sidebar.root.getByRole('region', { name: 'Approval', exact: true });
     const code = approval.getByLabel('Code to run');
     await expect(code).toHaveText('print(1)');
     await expect(approval).toContainText('execute_cell (Python code)');
+    // Its card says it waits for the user, not that it runs; the approval's buttons all show in the sidebar.
+    await expect(sidebar.cards.last().locator('.jp-aiev-Card-status')).toHaveText('awaiting approval');
+    for (const name of ['Allow once', 'Always allow', 'Reject']) {
+      const box = (await approval.getByRole('button', { name }).boundingBox())!;
+      const side = (await sidebar.root.boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(side.x);
+    }
     await approval.getByRole('button', { name: 'Allow once' }).click();
 
     await expect(code).toHaveText('%time x = 2');
