@@ -113,8 +113,9 @@ export interface IToolResultStep {
  * a cell a person edited under the agent (`user_edit`), a session continued from its log (`resumed`), its notebook
  * or kernel gone (`driver_lost`), the model client adapting to its server's dialect (`model_adaptation`), a replay
  * of the final notebook by the verify gate (`verify_gate`), the user's decision on code waiting for approval
- * (`approval`: call, kind, mode, decision, who decided, reason), a change of the approval mode (`approval_mode`) and
- * the notebook's cells put back to before a run (`undo_run`).
+ * (`approval`: call, kind, mode, decision, who decided, reason), a change of the approval mode (`approval_mode`),
+ * the notebook's cells put back to before a run (`undo_run`) and the user's review of a cell the agent added or
+ * changed (`review`, detail `IReviewDetail`).
  */
 export interface IEventStep {
   type: 'event';
@@ -134,9 +135,32 @@ export interface IEventStep {
     | 'verify_gate'
     | 'approval'
     | 'approval_mode'
-    | 'undo_run';
+    | 'undo_run'
+    | 'review';
   time: string;
   detail: Record<string, unknown>;
+}
+
+/**
+ * The detail of a `review` event: the user accepted or rejected a cell the agent added (`before` null) or changed.
+ * `replacement` is the user's own source when they had edited the agent's cell before rejecting it (the cell keeps
+ * it); otherwise a rejection put `before` back (or removed the added cell) and `replacement` is null.
+ */
+export interface IReviewDetail {
+  cell_id: string;
+  /** The call that added or changed the cell (execute_cell, edit_cell, or a fenced execution). */
+  call_id: string;
+  tool: string;
+  /** The user turn (1-based) whose run made the change. */
+  turn: number;
+  change: 'added' | 'changed';
+  decision: 'accepted' | 'rejected';
+  decided_by: 'user';
+  /** A cell's own Accept/Reject, or the run's Accept all/Reject all. */
+  scope: 'cell' | 'run';
+  before: string | null;
+  after: string;
+  replacement: string | null;
 }
 
 export type IStep = IUserStep | IAssistantStep | IExecutionStep | IToolResultStep | IEventStep;
