@@ -1,14 +1,14 @@
 /**
  * Datasets from a batch run, each `DIR/dataset.<format>.jsonl` (written whole, then moved into place): any of the
- * six training formats of `aiev export` (verified rollouts only unless `allVerdicts`: what supervised fine-tuning
- * wants; `ipynb` is one notebook per line), and `rollouts`, for RL trainers: one line per task with its K rollouts,
+ * training formats of `aiev export` (verified rollouts only unless `allVerdicts`: what supervised fine-tuning
+ * wants; `ipynb` is one notebook per line, `preference` a line per pair, none for a rollout nobody reviewed), and `rollouts`, for RL trainers: one line per task with its K rollouts,
  * each with its reward, verdict, tests and dialogue (the `trl` projection's `messages`), every verdict kept.
  * Records are scrubbed (`scrubSample`) before any projection.
  */
 import { readFileSync, renameSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
-import { EXPORT_FORMATS, ExportFormat, projectSample } from '../trace/projections';
+import { EXPORT_FORMATS, ExportFormat, projectLines, projectSample } from '../trace/projections';
 import { scrubSample } from '../trace/scrub';
 import type { ISample } from '../trace/types';
 import { IRolloutResult, latestResults } from './summary';
@@ -50,9 +50,9 @@ export function writeDatasets(options: IDatasetOptions): { format: BatchFormat; 
   return options.formats.map(format => {
     let skipped = 0;
     const rows: string[] = [];
-    const project = (record: ISample, as: ExportFormat) => {
+    const project = <T>(projection: () => T): T | null => {
       try {
-        return projectSample(record, as);
+        return projection();
       } catch {
         skipped++;
         return null;
@@ -62,17 +62,17 @@ export function writeDatasets(options: IDatasetOptions): { format: BatchFormat; 
       for (const task of options.tasks) {
         const rollouts = done.filter(result => result.task === task.id).sort((a, b) => a.sample - b.sample);
         if (rollouts.length) {
-          rows.push(JSON.stringify(rolloutsRow(task, rollouts, result => project(records.get(result)!, 'trl'))));
+          rows.push(JSON.stringify(rolloutsRow(task, rollouts, result => project(() => projectSample(records.get(result)!, 'trl')))));
         }
       }
     } else {
       for (const result of done) {
         const record = records.get(result)!;
         if (options.allVerdicts || record.verification.verdict === 'verified') {
-          const text = project(record, format);
-          if (text !== null) {
-            rows.push(format === 'ipynb' ? JSON.stringify(JSON.parse(text)) : text);
-          }
+          const lines = project(() =>
+            format === 'ipynb' ? [JSON.stringify(JSON.parse(projectSample(record, format)))] : projectLines(record, format)
+          );
+          rows.push(...(lines ?? []));
         }
       }
     }

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
 import { basename, join } from 'path';
 
-import { EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
+import { EXPORT_FORMATS, ExportFormat, exportText, isJsonlFormat } from '../trace/projections';
 import { redactionReport, redactionSummary } from '../trace/redaction/report';
 import { scrubSample } from '../trace/scrub';
 import type { ISample } from '../trace/types';
@@ -12,7 +12,8 @@ export const EXPORT_USAGE = `Usage: aiev export FILE.json --format FORMAT[,FORMA
                    [--redactions-report FILE]
 
 Projects one record to training formats: ${EXPORT_FORMATS.join(', ')}. JSONL formats give one
-line, ipynb the final notebook. Secrets (provider keys, tokens, JWTs, private keys, secret-looking environment
+line, preference one per preference pair (a rejected agent edit with the user's replacement, a rejected execution
+with the agent's next attempt the user allowed; often none), ipynb the final notebook. Secrets (provider keys, tokens, JWTs, private keys, secret-looking environment
 values, the home path) are scrubbed unless --no-redact. Without --out the result goes to stdout. Several formats
 (a comma-separated list, or all) are scrubbed once and written to --out-dir DIR, one file each:
 DIR/<record>.<format>.jsonl, DIR/<record>.ipynb for ipynb (<record>: the file name without .json / .aiev.json).
@@ -70,15 +71,20 @@ export async function exportCommand(argv: string[], log: (line: string) => void)
     mkdirSync(outDir, { recursive: true });
   }
   for (const format of formats) {
-    const text = projectSample(clean, format) + (isJsonlFormat(format) ? '\n' : '');
+    const text = exportText(clean, format);
     const out = outDir !== undefined ? join(outDir, exportFileName(positionals[0], format)) : values.out;
+    // A record gives 0..n preference pairs, one per line (JSON lines hold no raw newline): say how many.
+    const pairs = format === 'preference' ? `${text.split('\n').length - 1} pairs in ` : '';
     if (out) {
       const temp = `${out}.partial`;
       writeFileSync(temp, text);
       renameSync(temp, out);
-      log(`aiev export: ${format} → ${out}${values['no-redact'] ? ' (not redacted)' : ` (${found.length} secrets scrubbed)`}`);
+      log(`aiev export: ${format} → ${pairs}${out}${values['no-redact'] ? ' (not redacted)' : ` (${found.length} secrets scrubbed)`}`);
     } else {
       process.stdout.write(text);
+      if (pairs) {
+        log(`aiev export: ${format} → ${pairs}stdout`);
+      }
     }
   }
   if (!values['no-redact']) {

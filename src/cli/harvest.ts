@@ -11,7 +11,7 @@ import { findVenvExecutable } from '../notebook/localServer';
 import { attachmentSource } from '../trace/attachments';
 import { DatasetSummary } from '../trace/datasetSummary';
 import { sampleFromNotebook } from '../trace/fromNotebook';
-import { dialogueKey, EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
+import { dialogueKey, EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectLines } from '../trace/projections';
 import { writeSample } from '../trace/logFile';
 import { redactionReport, redactionSummary, ReportedRedaction } from '../trace/redaction/report';
 import { scrubSample } from '../trace/scrub';
@@ -32,7 +32,8 @@ training dataset. Folders are searched recursively. Secrets are scrubbed from ev
 attachments are the files in its folder that its code names and the local modules it imports; its cells never
 run (no execution count) replay as setup.
 
-  --format FORMAT      ${FORMATS.join(', ')} (default ${RECORD_FORMAT}: the canonical record)
+  --format FORMAT      ${FORMATS.join(', ')} (default ${RECORD_FORMAT}: the canonical record; preference:
+                       a line per preference pair, none for most samples)
   --verify             replay every sample in a fresh kernel first (notebooks need it to be more than unverified);
                        one Python verifier process replays them all, each with its attachments (the files
                        its code reads) copied from its input's folder
@@ -292,6 +293,7 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
     const seen = new Set<string>();
     const lines: string[] = [];
     const ids: string[] = [];
+    let kept = 0;
     const redactions: ReportedRedaction[] = [];
     for (const sample of samples) {
       if (!sample) {
@@ -322,8 +324,10 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
       line.kept = true;
       const clean = scrubSample(sample);
       redactions.push(...clean.redactions.slice(sample.redactions.length).map(entry => ({ sample: clean.id, ...entry })));
-      lines.push(format === RECORD_FORMAT ? JSON.stringify(clean) : projectSample(clean, format));
-      ids.push(clean.id);
+      const rows = format === RECORD_FORMAT ? [JSON.stringify(clean)] : projectLines(clean, format);
+      lines.push(...rows);
+      ids.push(...rows.map(() => clean.id));
+      kept++;
       summary.written(clean);
     }
     const staged = join(scratch, 'dataset.jsonl');
@@ -336,7 +340,8 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
       renameOrCopy(staged, out);
     }
     const byCause = countByCause(verdicts);
-    writeFileSync(summaryPath, JSON.stringify({ ...summary.toJSON(), by_cause: byCause }, null, 2) + '\n');
+    const pairs = format === 'preference' ? { preference_pairs: lines.length } : {};
+    writeFileSync(summaryPath, JSON.stringify({ ...summary.toJSON(), ...pairs, by_cause: byCause }, null, 2) + '\n');
     const verdictsPath = out.replace(/\.(jsonl|parquet)$/, '.verdicts.jsonl');
     verdicts.sort((a, b) => inputs.indexOf(a.input) - inputs.indexOf(b.input));
     writeFileSync(verdictsPath, verdicts.map(line => `${JSON.stringify(line)}\n`).join(''));
@@ -348,8 +353,9 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
     if (values['redactions-report'] !== undefined) {
       writeFileSync(values['redactions-report'], JSON.stringify(redactionReport(redactions), null, 2) + '\n');
     }
-    log(`aiev harvest: ${lines.length} samples → ${out} (summary ${summaryPath})`);
-    return lines.length ? 0 : 1;
+    const written = format === 'preference' ? `${lines.length} preference pairs from ${kept} samples` : `${lines.length} samples`;
+    log(`aiev harvest: ${written} → ${out} (summary ${summaryPath})`);
+    return kept ? 0 : 1;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -2,13 +2,14 @@
  * The export view's state for one session: verify on the server (the replay's verdict and the cells that did not
  * match), the formats chosen, what redaction will scrub (kinds, counts, places; never a value), then the files,
  * saved next to the notebook or downloaded. Scrubbing and projection are the CLI's own (`scrubSample`,
- * `projectSample`), run here in the browser on a record the browser already shows.
+ * `exportText`), run here in the browser on a record the browser already shows (a preference file is empty when no
+ * review or approval gave a pair).
  */
 import { ContentsManager } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { BridgeClient } from '../request';
-import { EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectSample } from '../trace/projections';
+import { EXPORT_FORMATS, ExportFormat, exportText, isJsonlFormat } from '../trace/projections';
 import { scrubSample } from '../trace/scrub';
 import type { ISample, IVerification } from '../trace/types';
 
@@ -151,7 +152,7 @@ export class ExportModel {
     return this._formats.map(format => ({
       format,
       name: exportPath(this._options.notebookPath, sample.id, format),
-      text: projectSample(sample, format) + (isJsonlFormat(format) ? '\n' : '')
+      text: exportText(sample, format)
     }));
   }
 

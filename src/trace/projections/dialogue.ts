@@ -173,6 +173,11 @@ function turnsOf(sample: ISample): IChatMessage[] {
   return messages;
 }
 
+/** The index of the message holding the recorded call `callId` (its `action.call_id`); -1 when none does. */
+export function messageIndexOfCall(dialogue: IDialogue, callId: string): number {
+  return dialogue.messages.findIndex(m => m.role === 'assistant' && (m.calls ?? []).some(c => c.action.call_id === callId));
+}
+
 /** Whether a call's arguments were not a JSON object when the model sent them. */
 export function isMalformed(call: IDialogueCall): boolean {
   return call.action.raw_arguments !== undefined;
