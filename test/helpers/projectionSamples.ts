@@ -12,7 +12,8 @@ import type { IAction, IExecutionStep, IInstallResult, ISample, IToolDefinition 
 const PNG_1X1 =
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
-function recorder(id: string, mode: 'native' | 'fenced', prompt: string, tools: IToolDefinition[]): SessionRecorder {
+/** A recorder with a fixed clock and the test source. */
+export function recorder(id: string, mode: 'native' | 'fenced', prompt: string, tools: IToolDefinition[]): SessionRecorder {
   let tick = 0;
   return new SessionRecorder({
     source: runSource({
@@ -32,7 +33,7 @@ function recorder(id: string, mode: 'native' | 'fenced', prompt: string, tools: 
 }
 
 /** An action as the agent records a parsed tool call. */
-function call(callId: string, tool: string, args: Record<string, unknown>, cellId: string | null = null): IAction {
+export function call(callId: string, tool: string, args: Record<string, unknown>, cellId: string | null = null): IAction {
   const code = typeof args.code === 'string' ? args.code : undefined;
   const kind = tool === 'final_answer' ? 'final_answer' : code !== undefined ? actionKindOf(code) : 'notebook';
   return {
@@ -51,7 +52,8 @@ function malformed(callId: string, tool: string, raw: string): IAction {
   return { call_id: callId, tool, kind: 'notebook', cell_id: null, arguments: {}, raw_arguments: raw };
 }
 
-function execution(
+/** An execution step whose model_text is shaped as the agent shapes it. */
+export function execution(
   callId: string,
   cellId: string,
   code: string,
@@ -82,7 +84,7 @@ function execution(
   };
 }
 
-const stream = (text: string): nbformat.IStream => ({ output_type: 'stream', name: 'stdout', text });
+export const stream = (text: string): nbformat.IStream => ({ output_type: 'stream', name: 'stdout', text });
 const image = (): nbformat.IDisplayData => ({
   output_type: 'display_data',
   data: { 'image/png': PNG_1X1, 'text/plain': '<Figure size 1x1>' },

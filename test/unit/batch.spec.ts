@@ -60,9 +60,9 @@ describe('task lines', () => {
     ]);
   });
 
-  it('--format takes the six formats, rollouts, lists and all', () => {
+  it('--format takes the seven formats, rollouts, lists and all', () => {
     expect(parseBatchFormats('trl,rollouts')).toEqual(['trl', 'rollouts']);
-    expect(parseBatchFormats('all')).toHaveLength(7);
+    expect(parseBatchFormats('all')).toHaveLength(8);
     expect(() => parseBatchFormats('csv')).toThrow(/not 'csv'/);
   });
 });

@@ -44,13 +44,15 @@ import {
 } from '../helpers/projectionSamples';
 
 const JSONL_FORMATS = EXPORT_FORMATS.filter(isJsonlFormat);
+/** The formats with a line for every sample (preference has one per pair: test/unit/preference.spec.ts). */
+const LINE_FORMATS = JSONL_FORMATS.filter(f => f !== 'preference');
 const line = (sample: ISample, format: ExportFormat): any => JSON.parse(projectSample(sample, format));
 const executions = (sample: ISample): IExecutionStep[] =>
   sample.steps.filter((s): s is IExecutionStep => s.type === 'execution');
 
 describe('registry', () => {
-  it('lists the six formats; all but ipynb are JSONL', () => {
-    expect([...EXPORT_FORMATS]).toEqual(['openai', 'trl', 'sharegpt', 'aiev', 'hf-jupyter-agent', 'ipynb']);
+  it('lists the seven formats; all but ipynb are JSONL', () => {
+    expect([...EXPORT_FORMATS]).toEqual(['openai', 'trl', 'sharegpt', 'aiev', 'hf-jupyter-agent', 'preference', 'ipynb']);
     expect(EXPORT_FORMATS.filter(f => !isJsonlFormat(f))).toEqual(['ipynb']);
     expect(isExportFormat('trl')).toBe(true);
     expect(isExportFormat('csv')).toBe(false);
@@ -68,7 +70,7 @@ describe('registry', () => {
     }
   });
 
-  it.each(JSONL_FORMATS)('%s: one line, no images, never the malformed calls, the sample id unless openai', format => {
+  it.each(LINE_FORMATS)('%s: one line, no images, never the malformed calls, the sample id unless openai', format => {
     for (const sample of [nativeSample(), fencedSample()]) {
       const text = projectSample(sample, format);
       expect(text).not.toContain('\n');
@@ -87,9 +89,14 @@ describe('registry', () => {
     }
   });
 
-  it.each(JSONL_FORMATS)('%s: a record without an assistant turn is a ProjectionError', format => {
+  it.each(LINE_FORMATS)('%s: a record without an assistant turn is a ProjectionError', format => {
     expect(() => projectSample(noAssistantSample(), format)).toThrow(ProjectionError);
     expect(() => projectSample(noAssistantSample(), format)).toThrow(/sample empty-1: no assistant turn/);
+  });
+
+  it('preference: a record without a decision, or without an assistant turn, gives no line', () => {
+    expect(projectSample(noAssistantSample(), 'preference')).toBe('');
+    expect(projectSample(nativeSample(), 'preference')).toBe('');
   });
 });
 
