@@ -1,0 +1,195 @@
+/**
+ * The preference export of a real session, read by its real consumers: a session on a real Jupyter server and
+ * IPython kernel in approval mode 'ask' (the scripted model), one call rejected with a reason the model then answers
+ * with a retry the user allows; `aiev export --format preference` and `aiev harvest --format preference` (the built
+ * CLI); then in the project venv `datasets.load_dataset("json")` gives the rows back, and the dataset steps TRL's
+ * DPOTrainer runs (`_prepare_dataset`: explicit prompt, conversational, each of prompt, prompt+chosen and
+ * prompt+rejected through the chat template with the tools) accept them, with a tokenizer built locally (no Hub).
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+import { AgentSession } from '../../src/agent/session';
+import { runSource } from '../../src/agent/source';
+import { ChatClient } from '../../src/llm/client';
+import { HeadlessNotebookDriver } from '../../src/notebook/headless';
+import { fileLogSink, recordFromLogFile, writeSample } from '../../src/trace/logFile';
+import type { ISample } from '../../src/trace/types';
+import { validateSample } from '../../src/trace/validate';
+import { withTestServer } from '../helpers/jupyter';
+import { until } from '../helpers/until';
+import { ChatRequest, lastToolResult, startScriptedModel } from '../scripted-model/server';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'aiev.cjs');
+const PYTHON = join(ROOT, '.venv', 'bin', 'python');
+
+const REASON = 'no magics, please';
+const REJECTED = '%time x = 6 * 7';
+const RETRY = 'x = 6 * 7\nprint(x)';
+
+/**
+ * Loads the file with `datasets`, then runs on it what the installed TRL's DPOTrainer runs on a train dataset
+ * (trl/trainer/dpo_trainer.py, `_prepare_dataset` and its `tokenize_fn`), with trl.data_utils' own functions; the
+ * trainer module itself imports torch, which the venv does not have. Prints one JSON report.
+ */
+const DPO_CHECKS = String.raw`
+import importlib.util, json, os, sys
+import datasets
+from tokenizers import Tokenizer, decoders, models
+from tokenizers.pre_tokenizers import ByteLevel
+from transformers import PreTrainedTokenizerFast
+import trl
+from trl.data_utils import _tokenize, common_prefix_length, is_conversational, maybe_apply_chat_template, maybe_extract_prompt
+datasets.disable_progress_bars()
+
+# A ChatML-like template that renders tools and tool calls (arguments as objects), on a byte-level tokenizer.
+TEMPLATE = (
+    "{% if tools %}{{ '<|im_start|>system\nTools: ' + (tools | tojson) + '<|im_end|>\n' }}{% endif %}"
+    "{% for m in messages %}{{ '<|im_start|>' + m.role + '\n' + m.content }}"
+    "{% for c in m.tool_calls or [] %}{{ '\n<tool_call>' + ({'name': c.function.name, 'arguments': c.function.arguments} | tojson) + '</tool_call>' }}{% endfor %}"
+    "{{ '<|im_end|>\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+core = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(sorted(ByteLevel.alphabet()))}, merges=[]))
+core.pre_tokenizer = ByteLevel(add_prefix_space=False)
+core.decoder = decoders.ByteLevel()
+tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, eos_token='<|im_end|>', pad_token='<|im_end|>', chat_template=TEMPLATE)
+tokenizer.add_special_tokens({'additional_special_tokens': ['<|im_start|>']})
+
+# The checks are the trainer's: fail loudly when the installed TRL prepares datasets some other way.
+trainer_source = open(os.path.join(os.path.dirname(trl.__file__), 'trainer', 'dpo_trainer.py'), encoding='utf-8').read()
+expected = ['if "prompt" not in first_example', 'if not is_conversational(first_example)', '_tokenize(', 'common_prefix_length(prompt_ids, prompt_chosen_ids)']
+missing = [text for text in expected if text not in trainer_source]
+
+ds = datasets.load_dataset('json', data_files=sys.argv[1], split='train')
+first = next(iter(ds))
+
+def tokenize_fn(example):
+    tools = example.get('tools')
+    tools = json.loads(tools) if isinstance(tools, str) else tools
+    kwargs = {'tools': tools, **example.get('chat_template_kwargs', {})}
+    prompt_ids = _tokenize(tokenizer, example['prompt'], add_generation_prompt=True, **kwargs)['input_ids']
+    chosen_ids = _tokenize(tokenizer, example['prompt'] + example['chosen'], **kwargs)['input_ids']
+    rejected_ids = _tokenize(tokenizer, example['prompt'] + example['rejected'], **kwargs)['input_ids']
+    prompt_len = min(common_prefix_length(prompt_ids, chosen_ids), common_prefix_length(prompt_ids, rejected_ids))
+    return {'prompt_len': prompt_len, 'prompt_ids_len': len(prompt_ids), 'chosen_ids': chosen_ids[prompt_len:], 'rejected_ids': rejected_ids[prompt_len:]}
+
+tokenized = ds.map(tokenize_fn)
+print(json.dumps({
+    'trl': trl.__version__,
+    'missing_trainer_checks': missing,
+    'num_rows': ds.num_rows,
+    'rows': [ds[i] for i in range(ds.num_rows)],
+    'has_prompt': 'prompt' in first,
+    'conversational': [is_conversational(row) for row in ds],
+    'extract_prompt_unchanged': [maybe_extract_prompt(row) == row for row in ds],
+    'tokenized': [
+        {'prompt_len': row['prompt_len'], 'prompt_ids_len': row['prompt_ids_len'],
+         'chosen': tokenizer.decode(row['chosen_ids']), 'rejected': tokenizer.decode(row['rejected_ids'])}
+        for row in tokenized
+    ],
+    'templated': [maybe_apply_chat_template(row, tokenizer, tools=row['tools']) for row in ds],
+}, ensure_ascii=False))
+`;
+
+describe('preference export of a real session with an approval rejected, then a retry allowed', () => {
+  const server = withTestServer();
+  let dir: string;
+  let recordPath: string;
+  let record: ISample;
+
+  beforeAll(async () => {
+    execFileSync(join(ROOT, '.venv', 'bin', 'jlpm'), ['build:cli'], { cwd: ROOT, stdio: 'ignore' });
+    dir = mkdtempSync(join(tmpdir(), 'aiev-preference-'));
+    const model = await startScriptedModel([
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: 'import time' } }] },
+      { toolCalls: [{ name: 'execute_cell', arguments: { code: REJECTED } }] },
+      // The retry answers the rejection: it runs only when the model was told the user's reason.
+      (request: ChatRequest) => ({
+        toolCalls: [{ name: 'execute_cell', arguments: { code: lastToolResult(request).includes(REASON) ? RETRY : 'print("reason not seen")' } }]
+      }),
+      { toolCalls: [{ name: 'final_answer', arguments: { answer: 'x is 42.' } }] }
+    ]);
+    const log = join(dir, 'events.jsonl');
+    const driver = await HeadlessNotebookDriver.open({ settings: server().settings, path: `preference-${process.pid}.ipynb`, interruptGraceMs: 5000 });
+    const session = await AgentSession.start({
+      driver,
+      client: new ChatClient({ baseURL: model.baseUrl, apiKey: 'test-key', model: 'scripted', maxRetries: 0 }),
+      sink: fileLogSink(log),
+      source: runSource({ app: 'jupyterlab-aiev/test', appVersion: '0', model: 'scripted', baseUrl: model.baseUrl, toolMode: 'native', stream: true }),
+      toolMode: 'native',
+      approvalMode: 'ask',
+      prompt: 'p'
+    });
+    try {
+      const outcome = session.send('Compute 6 times 7.');
+      const decisions = [
+        ['import time', { choice: 'allow_once' }],
+        [REJECTED, { choice: 'reject', reason: REASON }],
+        [RETRY, { choice: 'allow_once' }]
+      ] as const;
+      for (const [code, decision] of decisions) {
+        await until(() => session.pendingApproval?.code === code, `the approval of ${code}`);
+        session.decide(decision);
+      }
+      expect(await outcome).toEqual({ reason: 'final_answer', answer: 'x is 42.' });
+      record = recordFromLogFile(log);
+    } finally {
+      await session.close();
+      await driver.dispose().catch(() => undefined);
+      await model.stop();
+    }
+    expect(validateSample(record).errors).toEqual([]);
+    recordPath = join(dir, 'session.aiev.json');
+    writeSample(recordPath, record);
+  }, 180000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir });
+
+  it('aiev export and aiev harvest write the one pair; datasets loads it back; TRL\'s DPO dataset steps accept it', () => {
+    const out = join(dir, 'session.preference.jsonl');
+    const exported = cli('export', recordPath, '--format', 'preference', '--out', out);
+    expect(exported.status).toBe(0);
+    expect(exported.stderr).toContain(`aiev export: preference → 1 pairs in ${out}`);
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map(line => JSON.parse(line));
+    expect(lines).toHaveLength(1);
+    const [pair] = lines;
+    const codeOf = (message: any) => message.tool_calls[0].function.arguments.code;
+    expect([pair.id, pair.sample_id, pair.source]).toEqual([`${record.id}#1`, record.id, 'approval']);
+    expect([codeOf(pair.rejected[0]), codeOf(pair.chosen[0])]).toEqual([REJECTED, RETRY]);
+    expect(pair.prompt.map((m: any) => m.role)).toEqual(['system', 'user', 'assistant', 'tool']);
+    expect(pair.tools.map((t: any) => t.function.name)).toContain('execute_cell');
+
+    const harvested = join(dir, 'dataset.jsonl');
+    const harvest = cli('harvest', recordPath, '--format', 'preference', '--out', harvested);
+    expect(harvest.status).toBe(0);
+    expect(harvest.stderr).toContain('aiev harvest: 1 preference pairs from 1 samples');
+    expect(readFileSync(harvested, 'utf8')).toBe(readFileSync(out, 'utf8'));
+
+    const report = JSON.parse(
+      execFileSync(PYTHON, ['-c', DPO_CHECKS, out], {
+        encoding: 'utf8',
+        env: { ...process.env, HF_DATASETS_CACHE: join(dir, 'hf-cache'), HF_HUB_OFFLINE: '1', HF_DATASETS_OFFLINE: '1', PYTHONWARNINGS: 'ignore', TRANSFORMERS_VERBOSITY: 'error' }
+      })
+    );
+    expect(report.missing_trainer_checks).toEqual([]);
+    expect(report.num_rows).toBe(1);
+    expect(report.rows).toEqual(lines);
+    expect([report.has_prompt, report.conversational, report.extract_prompt_unchanged]).toEqual([true, [true], [true]]);
+    // The prompt alone (with the generation prompt) is a prefix of prompt+chosen and of prompt+rejected: nothing of
+    // it is cut, and each completion is the assistant turn as the template renders it.
+    const [tokens] = report.tokenized;
+    expect(tokens.prompt_len).toBe(tokens.prompt_ids_len);
+    expect(tokens.chosen).toBe(`\n<tool_call>{"name": "execute_cell", "arguments": {"code": ${JSON.stringify(RETRY)}}}</tool_call><|im_end|>\n`);
+    expect(tokens.rejected).toBe(`\n<tool_call>{"name": "execute_cell", "arguments": {"code": ${JSON.stringify(REJECTED)}}}</tool_call><|im_end|>\n`);
+    const [templated] = report.templated;
+    expect(templated.prompt).toMatch(/^<\|im_start\|>system\nTools: \[.*"execute_cell"/);
+    expect(templated.prompt.endsWith('<|im_start|>assistant\n')).toBe(true);
+    expect(templated.chosen).toBe(tokens.chosen);
+  }, 180000);
+});
