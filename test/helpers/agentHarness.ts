@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
+import type { ApprovalMode } from '../../src/agent/approvals';
 import { AgentSession } from '../../src/agent/session';
 import { runSource } from '../../src/agent/source';
 import { ChatClient } from '../../src/llm/client';
@@ -33,6 +34,10 @@ export interface IHarnessOptions {
   model?: IScriptedModel;
   /** Where the client sends its requests (default: the model itself), e.g. the bridge's proxy; and its key. */
   endpoint?: { baseURL: string; apiKey: string };
+  /** The session's approval mode (default: run freely); `onStart` can answer what it asks. */
+  approvalMode?: ApprovalMode;
+  /** Called with the session once it started, before the prompt is sent. */
+  onStart?: (session: AgentSession) => void;
 }
 
 /** What a scripted run left behind. */
@@ -87,8 +92,10 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
       maxSteps: options.maxSteps ?? 10,
       cellTimeoutMs: options.cellTimeoutMs ?? 60000,
       budgetChars: options.modelBudgetChars,
-      vision: options.vision
+      vision: options.vision,
+      approvalMode: options.approvalMode
     });
+    options.onStart?.(session);
     const onAbort = () => void session.stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const outcome = options.signal?.aborted ? await session.stop().then(() => CANCELLED) : await session.send(prompt);

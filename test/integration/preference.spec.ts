@@ -11,16 +11,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { AgentSession } from '../../src/agent/session';
-import { runSource } from '../../src/agent/source';
-import { ChatClient } from '../../src/llm/client';
-import { HeadlessNotebookDriver } from '../../src/notebook/headless';
-import { fileLogSink, recordFromLogFile, writeSample } from '../../src/trace/logFile';
+import type { AgentSession } from '../../src/agent/session';
+import { writeSample } from '../../src/trace/logFile';
 import type { ISample } from '../../src/trace/types';
-import { validateSample } from '../../src/trace/validate';
+import { runScripted } from '../helpers/agentHarness';
 import { withTestServer } from '../helpers/jupyter';
 import { until } from '../helpers/until';
-import { ChatRequest, lastToolResult, startScriptedModel } from '../scripted-model/server';
+import { ChatRequest, lastToolResult } from '../scripted-model/server';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'aiev.cjs');
@@ -104,7 +101,7 @@ describe('preference export of a real session with an approval rejected, then a 
   beforeAll(async () => {
     execFileSync(join(ROOT, '.venv', 'bin', 'jlpm'), ['build:cli'], { cwd: ROOT, stdio: 'ignore' });
     dir = mkdtempSync(join(tmpdir(), 'aiev-preference-'));
-    const model = await startScriptedModel([
+    const script = [
       { toolCalls: [{ name: 'execute_cell', arguments: { code: 'import time' } }] },
       { toolCalls: [{ name: 'execute_cell', arguments: { code: REJECTED } }] },
       // The retry answers the rejection: it runs only when the model was told the user's reason.
@@ -112,37 +109,23 @@ describe('preference export of a real session with an approval rejected, then a 
         toolCalls: [{ name: 'execute_cell', arguments: { code: lastToolResult(request).includes(REASON) ? RETRY : 'print("reason not seen")' } }]
       }),
       { toolCalls: [{ name: 'final_answer', arguments: { answer: 'x is 42.' } }] }
-    ]);
-    const log = join(dir, 'events.jsonl');
-    const driver = await HeadlessNotebookDriver.open({ settings: server().settings, path: `preference-${process.pid}.ipynb`, interruptGraceMs: 5000 });
-    const session = await AgentSession.start({
-      driver,
-      client: new ChatClient({ baseURL: model.baseUrl, apiKey: 'test-key', model: 'scripted', maxRetries: 0 }),
-      sink: fileLogSink(log),
-      source: runSource({ app: 'jupyterlab-aiev/test', appVersion: '0', model: 'scripted', baseUrl: model.baseUrl, toolMode: 'native', stream: true }),
-      toolMode: 'native',
-      approvalMode: 'ask',
-      prompt: 'p'
-    });
-    try {
-      const outcome = session.send('Compute 6 times 7.');
-      const decisions = [
-        ['import time', { choice: 'allow_once' }],
-        [REJECTED, { choice: 'reject', reason: REASON }],
-        [RETRY, { choice: 'allow_once' }]
-      ] as const;
+    ];
+    const decisions = [
+      ['import time', { choice: 'allow_once' }],
+      [REJECTED, { choice: 'reject', reason: REASON }],
+      [RETRY, { choice: 'allow_once' }]
+    ] as const;
+    let decided: Promise<void> = Promise.resolve();
+    const decideEach = async (session: AgentSession): Promise<void> => {
       for (const [code, decision] of decisions) {
         await until(() => session.pendingApproval?.code === code, `the approval of ${code}`);
         session.decide(decision);
       }
-      expect(await outcome).toEqual({ reason: 'final_answer', answer: 'x is 42.' });
-      record = recordFromLogFile(log);
-    } finally {
-      await session.close();
-      await driver.dispose().catch(() => undefined);
-      await model.stop();
-    }
-    expect(validateSample(record).errors).toEqual([]);
+    };
+    const run = await runScripted(server(), script, { approvalMode: 'ask', onStart: session => (decided = decideEach(session)) });
+    await decided;
+    expect(run.outcome).toEqual({ reason: 'final_answer', answer: 'x is 42.' });
+    record = run.sample;
     recordPath = join(dir, 'session.aiev.json');
     writeSample(recordPath, record);
   }, 180000);

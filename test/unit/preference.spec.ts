@@ -88,6 +88,16 @@ class Session {
   }
 }
 
+/** A record with a pair of each kind: a review with the user's source, then an approval rejection and a retry. */
+function twoPairs(): ISample {
+  const s = new Session('two-pairs');
+  s.ran('call_1', 'a = 1');
+  s.review('call_1', 'rejected', 'a = 10');
+  s.rejected('call_2', '%time b = 2');
+  s.ran('call_3', 'b = 2');
+  return s.finish();
+}
+
 /** The index of the trl message holding `callId`. */
 const at = (messages: any[], callId: string): number =>
   messages.findIndex(m => (m.tool_calls ?? []).some((c: any) => c.id === callId));
@@ -251,14 +261,9 @@ describe('preference pairs from approvals', () => {
   });
 
   it('pairs of both kinds come in dialogue order, numbered from 1', () => {
-    const s = new Session('both');
-    s.ran('call_1', 'a = 1');
-    s.review('call_1', 'rejected', 'a = 10');
-    s.rejected('call_2', '%time b = 2');
-    s.ran('call_3', 'b = 2');
-    expect(rows(s.finish()).map(r => [r.id, r.source, r.rejected[0].tool_calls[0].id])).toEqual([
-      ['both#1', 'review', 'call_1'],
-      ['both#2', 'approval', 'call_2']
+    expect(rows(twoPairs()).map(r => [r.id, r.source, r.rejected[0].tool_calls[0].id])).toEqual([
+      ['two-pairs#1', 'review', 'call_1'],
+      ['two-pairs#2', 'approval', 'call_2']
     ]);
   });
 });
@@ -295,16 +300,6 @@ describe('aiev export / harvest --format preference', () => {
     dir = mkdtempSync(join(tmpdir(), 'aiev-preference-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  /** A record with two pairs. */
-  const twoPairs = (): ISample => {
-    const s = new Session('two-pairs');
-    s.ran('call_1', 'a = 1');
-    s.review('call_1', 'rejected', 'a = 10');
-    s.rejected('call_2', '%time b = 2');
-    s.ran('call_3', 'b = 2');
-    return s.finish();
-  };
 
   it('export: a line per pair, and a record without one gives an empty file, not an error, saying so', async () => {
     writeSample(join(dir, 'pairs.aiev.json'), twoPairs());
