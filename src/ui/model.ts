@@ -8,11 +8,13 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { BridgeClient } from '../request';
 import type { ApprovalMode } from '../agent/approvals';
+import type { ICellMark } from './cellMarks';
 import { ExportModel } from './exportModel';
 import { DEFAULT_AGENT_SETTINGS, IAgentSettings, IAievModel, IBridgeConfig, ISessionSummary } from '../tokens';
 import type { ILogLine } from '../trace/eventLog';
 import { recordFromLines } from '../trace/recorder';
 import { errorText, INotebookFacts, preflightProblem } from './messages';
+import { reviewMarks } from './review';
 import { IStartedSession, SessionModel } from './session';
 
 /** A notebook the sidebar can bind a session to (a NotebookPanel in the lab). */
@@ -23,6 +25,8 @@ export interface INotebookRef {
   facts(): INotebookFacts;
   /** Scroll to the cell with `cellId` (or the one agent call `callId` wrote) and select it; false if not found. */
   revealCell(cellId: string | null, callId: string): boolean;
+  /** Mark the cells waiting for review (and only those). */
+  markCells(marks: readonly ICellMark[]): void;
 }
 
 /** The settings a session starts with, the model resolved. */
@@ -303,6 +307,7 @@ export class AievModel implements IAievModel {
       return;
     }
     current.changed.disconnect(this._onSessionChanged, this);
+    this._notebook?.markCells([]);
     this.closeExport();
     this._current = null;
     this._notebook = null;
@@ -351,6 +356,7 @@ export class AievModel implements IAievModel {
       void this.refreshHistory();
     }
     this._wasBusy = session.busy;
+    this._notebook?.markCells(reviewMarks(session.reviewItems, session.id ?? '', this._resolved().model, this._options.trans));
     this._changed.emit();
   }
 

@@ -7,6 +7,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from '../agent/approvals';
+import type { IReviewItem, ReviewDecision } from '../agent/review';
 import type { IAgentSessionHandle, ISessionSummary, SaveState } from '../tokens';
 import type { IOutcome, ISample, IStep } from '../trace/types';
 import { errorText, outcomeNotice } from './messages';
@@ -201,6 +202,16 @@ export class SessionModel {
         )
       });
     }
+  }
+
+  /** The agent's cells waiting for the user's review (none while a run goes: review comes after it). */
+  get reviewItems(): readonly IReviewItem[] {
+    return this._started?.session.reviewItems ?? [];
+  }
+
+  /** Accept or reject one cell the agent wrote, or all of one run's. */
+  review(target: { cellId: string } | { turn: number }, decision: ReviewDecision): Promise<void> {
+    return this._started?.session.review(target, decision) ?? Promise.resolve();
   }
 
   /** The transcript items to render. */
