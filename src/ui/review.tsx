@@ -12,8 +12,8 @@ import * as React from 'react';
 import type { IReviewItem, ReviewDecision } from '../agent/review';
 import type { ICellMark } from './cellMarks';
 
-/** A unified, read-only diff of a cell's source. */
-export function SourceDiff(props: { before: string; after: string; label: string }): JSX.Element {
+/** A unified, read-only diff of a cell's source; without `before` (a new cell), its source as added lines. */
+export function SourceDiff(props: { before: string | null; after: string; label: string }): JSX.Element {
   const host = React.useRef<HTMLDivElement>(null);
   React.useEffect(() => {
     const dark = document.body.dataset.jpThemeLight === 'false';
@@ -26,13 +26,14 @@ export function SourceDiff(props: { before: string; after: string; label: string
           EditorView.editable.of(false),
           EditorView.lineWrapping,
           EditorView.theme({}, { dark }),
-          unifiedMergeView({ original: props.before, mergeControls: false, gutter: true, syntaxHighlightDeletions: false })
+          props.before === null ? [] : unifiedMergeView({ original: props.before, mergeControls: false, gutter: true, syntaxHighlightDeletions: false })
         ]
       })
     });
     return () => view.destroy();
   }, [props.before, props.after]);
-  return <div ref={host} className="jp-aiev-Diff" role="figure" aria-label={props.label} />;
+  const className = props.before === null ? 'jp-aiev-Diff jp-mod-added' : 'jp-aiev-Diff';
+  return <div ref={host} className={className} role="figure" aria-label={props.label} />;
 }
 
 /** Props of `ReviewPanel`. */
@@ -56,8 +57,8 @@ export function ReviewPanel(props: IReviewPanelProps): JSX.Element | null {
         const cells = items.filter(item => item.turn === turn);
         return (
           <div key={turn} className="jp-aiev-Review-run" role="group" aria-label={trans.__('Run %1', turn)}>
-            <div className="jp-aiev-Review-runHeader">
-              <span>{trans._n('Run %2: %1 cell to review', 'Run %2: %1 cells to review', cells.length, turn)}</span>
+            <div className="jp-aiev-Review-runHeader">{trans._n('Run %2: %1 cell to review', 'Run %2: %1 cells to review', cells.length, turn)}</div>
+            <div className="jp-aiev-Review-buttons">
               <button type="button" className="jp-aiev-Button jp-mod-accept" onClick={() => props.onDecide({ turn }, 'accepted')}>
                 {trans.__('Accept all')}
               </button>
@@ -80,10 +81,11 @@ function ReviewEntry(props: Omit<IReviewPanelProps, 'items'> & { item: IReviewIt
   const label = cellLabel(item, trans);
   return (
     <div className="jp-aiev-Review-cell" role="group" aria-label={label}>
-      <div className="jp-aiev-Review-cellHeader">
-        <button type="button" className="jp-aiev-Link" title={trans.__('Show it in the notebook')} onClick={() => props.onReveal(item.cellId, item.callId)}>
-          {label}
-        </button>
+      <button type="button" className="jp-aiev-Link" title={trans.__('Show it in the notebook')} onClick={() => props.onReveal(item.cellId, item.callId)}>
+        {label}
+      </button>
+      <SourceDiff before={item.before} after={item.after} label={trans.__('Changes to cell %1', item.position ?? '?')} />
+      <div className="jp-aiev-Review-buttons">
         <button type="button" className="jp-aiev-Button jp-mod-accept" onClick={() => props.onDecide({ cellId: item.cellId }, 'accepted')}>
           {trans.__('Accept')}
         </button>
@@ -96,7 +98,6 @@ function ReviewEntry(props: Omit<IReviewPanelProps, 'items'> & { item: IReviewIt
           {trans.__('Reject')}
         </button>
       </div>
-      <SourceDiff before={item.before ?? ''} after={item.after} label={trans.__('Changes to cell %1', item.position ?? '?')} />
     </div>
   );
 }

@@ -187,7 +187,10 @@ describe('SidebarView', () => {
     const changed = view.container.querySelector<HTMLElement>('[aria-label="Cell 1, changed"]')!;
     expect(changed.querySelector('.cm-deletedChunk')!.textContent).toContain('df = load()');
     expect(changed.querySelector('.cm-content')!.textContent).toContain('pd.read_csv');
-    click(byRole(view.container.querySelector('[aria-label="Cell 2, added"]')!, 'button', 'Accept')!);
+    const added = view.container.querySelector<HTMLElement>('[aria-label="Cell 2, added"]')!;
+    expect(added.querySelector('.cm-deletedChunk')).toBeNull(); // a new cell: its source only, no empty "before"
+    expect(added.querySelector('.jp-aiev-Diff.jp-mod-added .cm-content')!.textContent).toBe('import pandas as pd');
+    click(byRole(added, 'button', 'Accept')!);
     click(byRole(changed, 'button', 'Reject')!);
     click(byRole(runs[1], 'button', 'Accept all')!);
     click(byRole(runs[0], 'button', 'Reject all')!);
