@@ -121,6 +121,8 @@ export interface IAgentSessionHandle {
   readonly canUndo: boolean;
   /** Put the notebook's cells back to before the last run (the kernel is not undone). */
   undoLastRun(): Promise<boolean>;
+  /** Restart the kernel for the user (the session goes on). */
+  restartKernel(): Promise<void>;
   /** The cells the agent added or changed, waiting for Accept or Reject. */
   readonly reviewItems: readonly IReviewItem[];
   /** Accept or reject one cell, or all of one run's (`turn`). */

@@ -256,6 +256,19 @@ export class AgentSession {
     return true;
   }
 
+  /**
+   * Restart the kernel for the user (after an undo, so that its state can match the cells again); recorded as a
+   * `kernel_restart` the user asked for. The driver made it, so the session goes on.
+   */
+  async restartKernel(): Promise<void> {
+    if (this._running || this._options.driver.lost.aborted) {
+      return;
+    }
+    await this._options.driver.restartKernel();
+    this._recorder.event('kernel_restart', { requested_by: 'user' });
+    await this._saveAll();
+  }
+
   /** The notebook and the record saved now (after the user's review or undo). */
   private async _saveAll(): Promise<void> {
     await this._agent.runner.save();

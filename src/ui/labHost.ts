@@ -57,6 +57,11 @@ export class PanelRef implements INotebookRef {
     return { path: context.path, readOnly: !writable || Boolean(context.model?.readOnly), kernelStatus };
   }
 
+  async runAllCells(): Promise<void> {
+    this._app.shell.activateById(this.panel.id);
+    await this._app.commands.execute('notebook:run-all-cells');
+  }
+
   markCells(marks: readonly ICellMark[]): void {
     if (!this.panel.isDisposed) {
       this._marks ??= new CellMarks(this.panel);

@@ -25,6 +25,8 @@ export interface INotebookRef {
   facts(): INotebookFacts;
   /** Scroll to the cell with `cellId` (or the one agent call `callId` wrote) and select it; false if not found. */
   revealCell(cellId: string | null, callId: string): boolean;
+  /** Run every cell of the notebook as its Run All does. */
+  runAllCells(): Promise<void>;
   /** Mark the cells waiting for review (and only those). */
   markCells(marks: readonly ICellMark[]): void;
 }
@@ -278,6 +280,18 @@ export class AievModel implements IAievModel {
       this._bind(notebook, lines);
     });
     this.requestFocus();
+  }
+
+  /** After an undo: restart the session's kernel, then run the notebook's cells, so the kernel matches them. */
+  async restartAndRunAll(): Promise<void> {
+    const session = this._current;
+    const notebook = this._notebook;
+    await this._guard(async () => {
+      await session?.restartKernel();
+      if (notebook?.isOpen) {
+        await notebook.runAllCells();
+      }
+    });
   }
 
   /** Scroll the bound notebook to the cell of an action card; false when it is not there any more. */

@@ -28,6 +28,7 @@ export interface ISidebarActions {
   onDecide: (decision: IApprovalDecision) => void;
   onApprovalMode: (mode: ApprovalMode) => void;
   onUndo: () => void;
+  onRestartAndRun: () => void;
   onReview: (target: { cellId: string } | { turn: number }, decision: ReviewDecision) => void;
   onExport: () => void;
 }
@@ -50,6 +51,8 @@ export interface ISidebarViewProps extends ISidebarActions {
   pendingApproval: IApprovalRequest | null;
   /** The last run's cells can be put back. */
   canUndo: boolean;
+  /** After an undo: offer to restart the kernel and run the cells. */
+  offerRestart: boolean;
   /** The agent's cells waiting for review (empty while a run goes). */
   reviewItems: readonly IReviewItem[];
   /** The session has a record to export. */
@@ -129,11 +132,18 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
       <ReviewPanel trans={trans} items={props.reviewItems} onDecide={props.onReview} onReveal={(cellId, callId) => props.onRevealCell(cellId, callId)} />
       {props.pendingApproval && <ApprovalPrompt key={props.pendingApproval.call_id} trans={trans} request={props.pendingApproval} onDecide={props.onDecide} />}
       {props.exportView}
-      {props.canUndo && (
+      {(props.canUndo || props.offerRestart) && (
         <div className="jp-aiev-Undo">
-          <button type="button" className="jp-aiev-Button" onClick={() => props.onUndo()} title={trans.__('Put the notebook’s cells back to before the last run (the kernel’s state stays)')}>
-            {trans.__('Undo agent run')}
-          </button>
+          {props.canUndo && (
+            <button type="button" className="jp-aiev-Button" onClick={() => props.onUndo()} title={trans.__('Put the notebook’s cells back to before the last run (the kernel’s state stays)')}>
+              {trans.__('Undo agent run')}
+            </button>
+          )}
+          {props.offerRestart && (
+            <button type="button" className="jp-aiev-Button" onClick={() => props.onRestartAndRun()} title={trans.__('Restart the kernel, then run every cell, so its variables match the cells again')}>
+              {trans.__('Restart kernel and run all')}
+            </button>
+          )}
         </div>
       )}
       {props.status && <StatusLine {...props.status} />}
@@ -217,6 +227,7 @@ export class AievSidebar extends ReactWidget {
         approvalMode={session?.phase === 'readonly' ? null : model.approvalMode}
         pendingApproval={session?.pendingApproval ?? null}
         canUndo={Boolean(session?.canUndo)}
+        offerRestart={Boolean(session?.offerRestart)}
         reviewItems={session && !session.busy ? session.reviewItems : []}
         canExport={Boolean(session && !session.busy && session.record() && !model.exportView)}
         exportView={model.exportView && this._exportView(model.exportView)}
@@ -281,6 +292,7 @@ export class AievSidebar extends ReactWidget {
     onDecide: decision => this._model.current?.decide(decision),
     onApprovalMode: mode => (this._model.approvalMode = mode),
     onUndo: () => void this._model.current?.undoLastRun(),
+    onRestartAndRun: () => void this._model.restartAndRunAll(),
     onReview: (target, decision) => void this._model.current?.review(target, decision),
     onExport: () => this._model.openExport()
   };

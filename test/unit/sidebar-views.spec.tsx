@@ -31,6 +31,7 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       pendingApproval: null,
       canUndo: false,
       reviewItems: [],
+      offerRestart: false,
       canExport: false,
       exportView: null,
       items: [],
@@ -52,6 +53,7 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       onDecide: (decision: { choice: string; reason?: string }) => calls.push(`decide:${decision.choice}:${decision.reason ?? ''}`),
       onApprovalMode: record('mode'),
       onUndo: record('undo'),
+      onRestartAndRun: record('restart'),
       onReview: (target: { cellId: string } | { turn: number }, decision: string) =>
         calls.push(`review:${'cellId' in target ? target.cellId : `run ${target.turn}`}:${decision}`),
       onExport: record('export'),
@@ -197,6 +199,19 @@ describe('SidebarView', () => {
     click(byRole(changed, 'button', 'Cell 1, changed')!);
     expect(calls).toEqual(['review:a:accepted', 'review:b:rejected', 'review:run 2:accepted', 'review:run 1:rejected', 'reveal:b:k2']);
     view.unmount();
+  });
+
+  it('offers Undo agent run, and after an undo a restart of the kernel that runs the cells', () => {
+    const { props: p, calls } = props({ canUndo: true });
+    const view = render(<SidebarView {...p} />);
+    expect(byRole(view.container, 'button', 'Restart kernel and run all')).toBeNull();
+    click(byRole(view.container, 'button', 'Undo agent run')!);
+    view.unmount();
+    const after = render(<SidebarView {...props({ offerRestart: true }).props} onRestartAndRun={() => calls.push('restart')} />);
+    expect(byRole(after.container, 'button', 'Undo agent run')).toBeNull();
+    click(byRole(after.container, 'button', 'Restart kernel and run all')!);
+    expect(calls).toEqual(['undo', 'restart']);
+    after.unmount();
   });
 
   it('shows the error as an alert that can be dismissed', () => {
