@@ -2,6 +2,7 @@ import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
 import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from './agent/approvals';
+import type { IReviewItem, ReviewDecision } from './agent/review';
 import type { IOutcome, ISample, IStep } from './trace/types';
 
 /** What the server bridge says about itself at `GET /aiev/status`. */
@@ -120,6 +121,12 @@ export interface IAgentSessionHandle {
   readonly canUndo: boolean;
   /** Put the notebook's cells back to before the last run (the kernel is not undone). */
   undoLastRun(): Promise<boolean>;
+  /** Restart the kernel for the user (the session goes on). */
+  restartKernel(): Promise<void>;
+  /** The cells the agent added or changed, waiting for Accept or Reject. */
+  readonly reviewItems: readonly IReviewItem[];
+  /** Accept or reject one cell, or all of one run's (`turn`). */
+  review(target: { cellId: string } | { turn: number }, decision: ReviewDecision): Promise<void>;
   record(): ISample;
   send(text: string): Promise<IOutcome>;
   stop(): Promise<void>;

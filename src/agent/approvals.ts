@@ -20,6 +20,8 @@ export interface IApprovalRequest {
   kind: ActionKind;
   code: string;
   arguments: Record<string, unknown>;
+  /** For an edit: the cell's source it would replace (the prompt shows the change before it is applied). */
+  before?: string;
 }
 
 /** The user's answer. */
@@ -88,7 +90,7 @@ export class ApprovalGate {
     const common = { call_id: request.call_id, tool: request.tool, kind: request.kind, mode: this._mode, asked_at: askedAt };
     if (!decision) {
       this._recorder.event('approval', { ...common, decision: 'cancelled', decided_by: 'stop', reason: null });
-      return 'not run: the run was stopped while this call waited for the user\'s approval';
+      return `${notDone(request)}: the run was stopped while this call waited for the user's approval`;
     }
     const reason = decision.reason?.trim() || null;
     this._recorder.event('approval', { ...common, decision: decision.choice, decided_by: 'user', reason });
@@ -98,7 +100,7 @@ export class ApprovalGate {
     if (decision.choice !== 'reject') {
       return null;
     }
-    return `not run: the user rejected this ${request.tool} call${reason ? `, saying: ${reason}` : ' (no reason given)'}. Do not run it again as it was; take the user's answer into account.`;
+    return `${notDone(request)}: the user rejected this ${request.tool} call${reason ? `, saying: ${reason}` : ' (no reason given)'}. Do not run it again as it was; take the user's answer into account.`;
   }
 
   /** Answer the pending request (nothing happens when none waits). */
@@ -127,4 +129,9 @@ export class ApprovalGate {
   private _mode: ApprovalMode;
   private readonly _always = new Set<ActionKind>();
   private _pending: { request: IApprovalRequest; resolve: (decision: IApprovalDecision) => void } | null = null;
+}
+
+/** How a call that did not happen is told: an edit was not applied, code was not run. */
+function notDone(request: IApprovalRequest): string {
+  return request.tool === 'edit_cell' ? 'not applied' : 'not run';
 }

@@ -17,6 +17,7 @@ import type { ActionKind, IEnvironment, IOutcome, ISample, ISource, IStep, ITask
 import { Agent } from './agent';
 import { conversationOf, unansweredActions } from './conversation';
 import { ApprovalGate, ApprovalMode, IApprovalDecision, IApprovalRequest } from './approvals';
+import { CellReview, IReviewItem, ReviewDecision } from './review';
 import { captureEnvironment, finishEnvironment, kernelSecrets, mayHaveInstalled } from './environment';
 import { STEP_KINDS, StepTee } from './stepTee';
 import { TOOL_DEFINITIONS } from './tools';
@@ -86,8 +87,12 @@ export class AgentSession {
     private readonly _environment: IEnvironment | null,
     messages: ReturnType<typeof conversationOf> | undefined
   ) {
-    tee.onStep = (step, index) => this._stepAdded.emit({ step, index });
     this._approvals = new ApprovalGate(_recorder, _options.approvalMode ?? 'run', () => this._stateChanged.emit());
+    this._review = new CellReview(_options.driver, _recorder, () => this._stateChanged.emit());
+    tee.onStep = (step, index) => {
+      this._review.observe(step);
+      this._stepAdded.emit({ step, index });
+    };
     this._agent = new Agent({
       client: _options.client,
       driver: _options.driver,
@@ -213,9 +218,30 @@ export class AgentSession {
     this._approvals.decide(decision);
   }
 
+  /** The cells the agent added or changed that wait for the user's review. */
+  get reviewItems(): readonly IReviewItem[] {
+    return this._options.driver.lost.aborted ? [] : this._review.items;
+  }
+
+  /**
+   * Accept or reject a cell the agent wrote (`turn` instead of a cell id: all of that run's cells), recorded as
+   * `review` events; the notebook and the record are saved. Nothing happens while a run goes.
+   */
+  async review(target: { cellId: string } | { turn: number }, decision: ReviewDecision): Promise<void> {
+    if (this._running || this._options.driver.lost.aborted) {
+      return;
+    }
+    if ('cellId' in target) {
+      this._review.decide(target.cellId, decision);
+    } else {
+      this._review.decideRun(target.turn, decision);
+    }
+    await this._saveAll();
+  }
+
   /** Whether `undoLastRun` can put the notebook back (a run ended, its cells not yet undone, none running). */
   get canUndo(): boolean {
-    return this._beforeRun !== null && !this._running && !this._options.driver.lost.aborted;
+    return this._review.canUndo && !this._running && !this._options.driver.lost.aborted;
   }
 
   /**
@@ -223,19 +249,31 @@ export class AgentSession {
    * the notebook saved). The kernel's state is not undone. False when there is nothing to undo.
    */
   async undoLastRun(): Promise<boolean> {
-    const before = this._beforeRun;
-    if (!before || !this.canUndo) {
+    if (!this.canUndo || !this._review.undoLastRun()) {
       return false;
     }
-    const { driver } = this._options;
-    const cellsAfter = driver.cells().length;
-    driver.restoreCells(before.cells);
-    this._beforeRun = null;
-    this._recorder.event('undo_run', { run: before.run, cells_before: cellsAfter, cells_after: before.cells.length });
+    await this._saveAll();
+    return true;
+  }
+
+  /**
+   * Restart the kernel for the user (after an undo, so that its state can match the cells again); recorded as a
+   * `kernel_restart` the user asked for. The driver made it, so the session goes on.
+   */
+  async restartKernel(): Promise<void> {
+    if (this._running || this._options.driver.lost.aborted) {
+      return;
+    }
+    await this._options.driver.restartKernel();
+    this._recorder.event('kernel_restart', { requested_by: 'user' });
+    await this._saveAll();
+  }
+
+  /** The notebook and the record saved now (after the user's review or undo). */
+  private async _saveAll(): Promise<void> {
     await this._agent.runner.save();
     await this._options.save?.(this._recorder.snapshot());
     this._stateChanged.emit();
-    return true;
   }
 
   /** A snapshot of the record so far. */
@@ -322,7 +360,7 @@ export class AgentSession {
   }
 
   private async _runTurn(text: string, signal: AbortSignal): Promise<IOutcome> {
-    this._beforeRun = { run: ++this._runs, cells: this._options.driver.cellsJSON() };
+    this._review.beginRun();
     let outcome: IOutcome;
     try {
       const before = this._assistantTurns();
@@ -425,15 +463,13 @@ export class AgentSession {
 
   private readonly _agent: Agent;
   private readonly _approvals: ApprovalGate;
+  private readonly _review: CellReview;
   private readonly _queue: IQueued[] = [];
   private readonly _consumed: IQueued[] = [];
   private _running: Promise<IOutcome> | null = null;
   private _controller: AbortController | null = null;
   private _lastOutcome: IOutcome | null = null;
   private _closed = false;
-  /** The cells before the last run (what "Undo agent run" restores), and which run it was. */
-  private _beforeRun: { run: number; cells: ReturnType<INotebookDriver['cellsJSON']> } | null = null;
-  private _runs = 0;
   private readonly _stepAdded = new Signal<this, { step: IStep; index: number }>(this);
   private readonly _delta = new Signal<this, ITurnDelta>(this);
   private readonly _stateChanged = new Signal<this, void>(this);

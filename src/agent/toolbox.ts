@@ -161,6 +161,11 @@ export class Toolbox {
             `Its current source:\n${source}\nCall edit_cell again with code based on it if it still needs changing.`;
           return this.refuse(callId, name, text, args.cell_id);
         }
+        // Edits run nothing: the kind is `notebook`, asked about in `ask` mode only, with the source it replaces.
+        const refusal = await this.approve({ call_id: callId, tool: name, kind: 'notebook', code: args.code, arguments: action.arguments, before: source });
+        if (refusal) {
+          return this.notApproved(callId, args.cell_id, refusal);
+        }
         driver.setCellSource(args.cell_id, args.code);
         this._seen.set(args.cell_id, args.code);
         await this._options.runner.saveSoon();

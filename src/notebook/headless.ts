@@ -9,7 +9,7 @@ import {
 } from '@jupyterlab/services';
 
 import { IKernelDriverOptions, KernelBoundDriver } from './kernelDriver';
-import { appendCodeCell, cellsJSON, cellSnapshots, codeCellById, restoreCells } from './sharedCells';
+import { appendCodeCell, cellsJSON, cellSnapshots, codeCellById, deleteCell, restoreCells } from './sharedCells';
 import { ICellSnapshot, IExecuteOptions, IExecutionOutcome, INotebookDriver } from './tokens';
 
 /** Options of `HeadlessNotebookDriver.open`. */
@@ -78,6 +78,10 @@ export class HeadlessNotebookDriver extends KernelBoundDriver implements INotebo
 
   setCellSource(cellId: string, source: string): void {
     codeCellById(this._model, cellId).setSource(source);
+  }
+
+  deleteCell(cellId: string): void {
+    deleteCell(this._model, cellId);
   }
 
   cellsJSON(): nbformat.ICell[] {

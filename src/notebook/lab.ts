@@ -7,7 +7,7 @@ import { Signal } from '@lumino/signaling';
 
 import { IKernelDriverOptions, KernelBoundDriver } from './kernelDriver';
 import { LiveOutputs } from './liveOutputs';
-import { appendCodeCell, cellsJSON, cellSnapshots, codeCellById, restoreCells } from './sharedCells';
+import { appendCodeCell, cellsJSON, cellSnapshots, codeCellById, deleteCell, restoreCells } from './sharedCells';
 import {
   DriverLostError,
   ICellSnapshot,
@@ -83,6 +83,10 @@ export class LabNotebookDriver extends KernelBoundDriver implements INotebookDri
 
   setCellSource(cellId: string, source: string): void {
     codeCellById(this._editableModel(), cellId).setSource(source);
+  }
+
+  deleteCell(cellId: string): void {
+    deleteCell(this._editableModel(), cellId);
   }
 
   cellsJSON(): nbformat.ICell[] {

@@ -44,6 +44,15 @@ export function codeCellById(notebook: ISharedNotebook, cellId: string): IShared
   return cell as ISharedCodeCell;
 }
 
+/** Remove the cell with `cellId` (one change); `UnknownCellError` when there is none. */
+export function deleteCell(notebook: ISharedNotebook, cellId: string): void {
+  const index = notebook.cells.findIndex(c => c.id === cellId);
+  if (index < 0) {
+    throw new UnknownCellError(cellId);
+  }
+  notebook.deleteCell(index);
+}
+
 /** The cells as nbformat JSON, ids included: what `restoreCells` puts back. */
 export function cellsJSON(notebook: ISharedNotebook): nbformat.ICell[] {
   return notebook.cells.map(cell => cell.toJSON() as nbformat.ICell);

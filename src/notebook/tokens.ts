@@ -66,6 +66,8 @@ export interface INotebookDriver {
   appendCodeCell(source: string, metadata?: Record<string, unknown>): string;
   /** Replace a cell's source, keeping its id; throws `UnknownCellError` for an unknown id. */
   setCellSource(cellId: string, source: string): void;
+  /** Remove a cell; throws `UnknownCellError` for an unknown id. */
+  deleteCell(cellId: string): void;
   /** The cells as nbformat JSON (ids kept), for `restoreCells`. */
   cellsJSON(): nbformat.ICell[];
   /** Put back cells `cellsJSON` gave, in one transaction; the kernel is not touched. */

@@ -24,7 +24,10 @@ export function escapeHtml(text: string): string {
 }
 
 /** Horizontal stacked bars as an SVG element, labelled for screen readers by `title`. */
-function barChart(title: string, bars: IBar[]): string {
+function barChart(title: string, bars: IBar[], empty = 'None.'): string {
+  if (!bars.length) {
+    return `<figure><figcaption>${escapeHtml(title)}</figcaption><p class="empty" role="img" aria-label="${escapeHtml(title)}">${escapeHtml(empty)}</p></figure>`;
+  }
   const rowHeight = 22;
   const labelWidth = 140;
   const width = 520;
@@ -56,7 +59,7 @@ function legend(): string {
 }
 
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#212121}
-h1{font-size:20px}h2{font-size:16px;margin-top:28px}
+h1{font-size:20px}.empty{color:#616161}h2{font-size:16px;margin-top:28px}
 table{border-collapse:collapse}th,td{padding:4px 8px;border-bottom:1px solid #ddd;text-align:right}
 th:nth-child(-n+2),td:nth-child(-n+2),th:nth-child(12),td.packages{text-align:left}
 figure{margin:12px 0}figcaption{font-weight:600;margin-bottom:4px}svg text{font-size:12px;fill:#212121}
@@ -88,7 +91,8 @@ export function reportHtml(report: IClassroomReport): string {
   );
   const errors = barChart(
     'Errors by type',
-    Object.entries(report.errors_by_type).map(([name, n]) => ({ label: name, parts: [{ value: n, colour: '#c62828', name: 'errors' }] }))
+    Object.entries(report.errors_by_type).map(([name, n]) => ({ label: name, parts: [{ value: n, colour: '#c62828', name: 'errors' }] })),
+    'No errors: every cell the agent ran worked.'
   );
   const turns = barChart(
     'Agent turns per session',

@@ -4,6 +4,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from '../agent/approvals';
+import { SourceDiff } from './review';
 
 /** Props of `ApprovalPrompt`. */
 export interface IApprovalPromptProps {
@@ -21,6 +22,8 @@ function kindLabel(kind: IApprovalRequest['kind'], trans: TranslationBundle): st
       return trans.__('shell command');
     case 'magic':
       return trans.__('IPython magic');
+    case 'notebook':
+      return trans.__('cell edits');
     default:
       return trans.__('Python code');
   }
@@ -31,13 +34,20 @@ export function ApprovalPrompt(props: IApprovalPromptProps): JSX.Element {
   const { trans, request } = props;
   const [reason, setReason] = React.useState('');
   const others = Object.entries(request.arguments).filter(([name]) => name !== 'code');
-  const title = trans.__('The agent wants to run %1 (%2)', request.tool, kindLabel(request.kind, trans));
+  const isEdit = request.before !== undefined;
+  const title = isEdit
+    ? trans.__('The agent wants to change a cell (%1); nothing is applied until you allow it', request.tool)
+    : trans.__('The agent wants to run %1 (%2)', request.tool, kindLabel(request.kind, trans));
   return (
     <section className="jp-aiev-Approval" role="region" aria-label={trans.__('Approval')}>
       <div className="jp-aiev-Approval-title">{title}</div>
-      <pre className="jp-aiev-Approval-code" aria-label={trans.__('Code to run')}>
-        {request.code}
-      </pre>
+      {isEdit ? (
+        <SourceDiff before={request.before!} after={request.code} label={trans.__('Change to apply')} />
+      ) : (
+        <pre className="jp-aiev-Approval-code" aria-label={trans.__('Code to run')}>
+          {request.code}
+        </pre>
+      )}
       {others.length > 0 && <div className="jp-aiev-Approval-args">{others.map(([name, value]) => `${name}: ${JSON.stringify(value)}`).join(', ')}</div>}
       <label className="jp-aiev-Approval-reason">
         {trans.__('Reason')}

@@ -17,6 +17,7 @@ import { BridgeClient, bridgeFetch, modelProxyUrl } from '../request';
 import type { ILogLine } from '../trace/eventLog';
 import { candidateAttachmentNames } from '../trace/literals';
 import type { ISample } from '../trace/types';
+import { CellMarks, ICellMark } from './cellMarks';
 import { BridgeLogSink } from './logSink';
 import type { IAievHost, INotebookRef, IResolvedSettings, IStartOptions } from './model';
 import type { IStartedSession } from './session';
@@ -56,6 +57,18 @@ export class PanelRef implements INotebookRef {
     return { path: context.path, readOnly: !writable || Boolean(context.model?.readOnly), kernelStatus };
   }
 
+  async runAllCells(): Promise<void> {
+    this._app.shell.activateById(this.panel.id);
+    await this._app.commands.execute('notebook:run-all-cells');
+  }
+
+  markCells(marks: readonly ICellMark[]): void {
+    if (!this.panel.isDisposed) {
+      this._marks ??= new CellMarks(this.panel);
+      this._marks.set(marks);
+    }
+  }
+
   revealCell(cellId: string | null, callId: string): boolean {
     const notebook = this.panel.content;
     const index = notebook.widgets.findIndex(cell => {
@@ -71,6 +84,8 @@ export class PanelRef implements INotebookRef {
     void notebook.scrollToItem(index, 'center');
     return true;
   }
+
+  private _marks: CellMarks | null = null;
 }
 
 /** `IAievHost` on a JupyterLab application and its notebook tracker. */

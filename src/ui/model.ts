@@ -8,11 +8,13 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { BridgeClient } from '../request';
 import type { ApprovalMode } from '../agent/approvals';
+import type { ICellMark } from './cellMarks';
 import { ExportModel } from './exportModel';
 import { DEFAULT_AGENT_SETTINGS, IAgentSettings, IAievModel, IBridgeConfig, ISessionSummary } from '../tokens';
 import type { ILogLine } from '../trace/eventLog';
 import { recordFromLines } from '../trace/recorder';
 import { errorText, INotebookFacts, preflightProblem } from './messages';
+import { reviewMarks } from './review';
 import { IStartedSession, SessionModel } from './session';
 
 /** A notebook the sidebar can bind a session to (a NotebookPanel in the lab). */
@@ -23,6 +25,10 @@ export interface INotebookRef {
   facts(): INotebookFacts;
   /** Scroll to the cell with `cellId` (or the one agent call `callId` wrote) and select it; false if not found. */
   revealCell(cellId: string | null, callId: string): boolean;
+  /** Run every cell of the notebook as its Run All does. */
+  runAllCells(): Promise<void>;
+  /** Mark the cells waiting for review (and only those). */
+  markCells(marks: readonly ICellMark[]): void;
 }
 
 /** The settings a session starts with, the model resolved. */
@@ -276,6 +282,18 @@ export class AievModel implements IAievModel {
     this.requestFocus();
   }
 
+  /** After an undo: restart the session's kernel, then run the notebook's cells, so the kernel matches them. */
+  async restartAndRunAll(): Promise<void> {
+    const session = this._current;
+    const notebook = this._notebook;
+    await this._guard(async () => {
+      await session?.restartKernel();
+      if (notebook?.isOpen) {
+        await notebook.runAllCells();
+      }
+    });
+  }
+
   /** Scroll the bound notebook to the cell of an action card; false when it is not there any more. */
   revealCell(cellId: string | null, callId: string): boolean {
     return Boolean(this._notebook?.isOpen && this._notebook.revealCell(cellId, callId));
@@ -303,6 +321,7 @@ export class AievModel implements IAievModel {
       return;
     }
     current.changed.disconnect(this._onSessionChanged, this);
+    this._notebook?.markCells([]);
     this.closeExport();
     this._current = null;
     this._notebook = null;
@@ -351,6 +370,7 @@ export class AievModel implements IAievModel {
       void this.refreshHistory();
     }
     this._wasBusy = session.busy;
+    this._notebook?.markCells(reviewMarks(session.reviewItems, session.id ?? '', this._resolved().model, this._options.trans));
     this._changed.emit();
   }
 

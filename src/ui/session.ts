@@ -7,6 +7,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from '../agent/approvals';
+import type { IReviewItem, ReviewDecision } from '../agent/review';
 import type { IAgentSessionHandle, ISessionSummary, SaveState } from '../tokens';
 import type { IOutcome, ISample, IStep } from '../trace/types';
 import { errorText, outcomeNotice } from './messages';
@@ -194,13 +195,36 @@ export class SessionModel {
   /** Put the notebook's cells back to before the last run; a notice says the kernel's state was kept. */
   async undoLastRun(): Promise<void> {
     if (await this._started?.session.undoLastRun()) {
+      this._offerRestart = true;
       this.addNotice({
         level: 'info',
         text: this._options.trans.__(
-          'The notebook’s cells are back to what they were before the agent’s last run. The kernel’s variables are not undone: restart the kernel and run the cells to match them.'
+          'The notebook’s cells are back to what they were before the agent’s last run. The kernel’s variables are not undone: restart the kernel and run the cells to match them (Restart kernel and run all).'
         )
       });
     }
+  }
+
+  /** After an undo, until the next message: the kernel can be restarted so that its state matches the cells. */
+  get offerRestart(): boolean {
+    return this._offerRestart && !this.busy;
+  }
+
+  /** Restart the session's kernel for the user (the cells are then run by the notebook, see `AievModel`). */
+  async restartKernel(): Promise<void> {
+    this._offerRestart = false;
+    await this._started?.session.restartKernel();
+    this._changed.emit();
+  }
+
+  /** The agent's cells waiting for the user's review (none while a run goes: review comes after it). */
+  get reviewItems(): readonly IReviewItem[] {
+    return this._started?.session.reviewItems ?? [];
+  }
+
+  /** Accept or reject one cell the agent wrote, or all of one run's. */
+  review(target: { cellId: string } | { turn: number }, decision: ReviewDecision): Promise<void> {
+    return this._started?.session.review(target, decision) ?? Promise.resolve();
   }
 
   /** The transcript items to render. */
@@ -220,6 +244,7 @@ export class SessionModel {
     if (this._phase === 'readonly') {
       throw new Error('a past session is read-only: continue it first');
     }
+    this._offerRestart = false;
     if (this._started) {
       this._deliver(this._started.session, text);
       return;
@@ -402,6 +427,7 @@ export class SessionModel {
   private _runFrom = 0;
   private _sessionBusy = false;
   private _approvalMode: ApprovalMode;
+  private _offerRestart = false;
   private _pastRecord: ISample | null = null;
   private readonly _changed = new Signal<this, void>(this);
 }

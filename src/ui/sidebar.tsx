@@ -4,12 +4,14 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from '../agent/approvals';
+import type { IReviewItem, ReviewDecision } from '../agent/review';
 import type { IBridgeCollection, ISessionSummary } from '../tokens';
 import { ApprovalModeSelect, ApprovalPrompt } from './approvals';
 import { ExportModel, redactionSummary, replayProblems } from './exportModel';
 import { downloadFiles, ExportView } from './exportView';
 import { baseName, ErrorBanner, HistoryList, IStatusLineProps, PromptBox, ReadOnlyBanner, StatusLine } from './controls';
 import type { AievModel } from './model';
+import { ReviewPanel } from './review';
 import type { TranscriptItem } from './transcript';
 import { TranscriptView } from './transcriptView';
 
@@ -26,6 +28,8 @@ export interface ISidebarActions {
   onDecide: (decision: IApprovalDecision) => void;
   onApprovalMode: (mode: ApprovalMode) => void;
   onUndo: () => void;
+  onRestartAndRun: () => void;
+  onReview: (target: { cellId: string } | { turn: number }, decision: ReviewDecision) => void;
   onExport: () => void;
 }
 
@@ -47,6 +51,10 @@ export interface ISidebarViewProps extends ISidebarActions {
   pendingApproval: IApprovalRequest | null;
   /** The last run's cells can be put back. */
   canUndo: boolean;
+  /** After an undo: offer to restart the kernel and run the cells. */
+  offerRestart: boolean;
+  /** The agent's cells waiting for review (empty while a run goes). */
+  reviewItems: readonly IReviewItem[];
   /** The session has a record to export. */
   canExport: boolean;
   /** The export view, when open. */
@@ -121,13 +129,21 @@ export function SidebarView(props: ISidebarViewProps): JSX.Element {
           </div>
         }
       />
+      <ReviewPanel trans={trans} items={props.reviewItems} onDecide={props.onReview} onReveal={(cellId, callId) => props.onRevealCell(cellId, callId)} />
       {props.pendingApproval && <ApprovalPrompt key={props.pendingApproval.call_id} trans={trans} request={props.pendingApproval} onDecide={props.onDecide} />}
       {props.exportView}
-      {props.canUndo && (
+      {(props.canUndo || props.offerRestart) && (
         <div className="jp-aiev-Undo">
-          <button type="button" className="jp-aiev-Button" onClick={() => props.onUndo()} title={trans.__('Put the notebook’s cells back to before the last run (the kernel’s state stays)')}>
-            {trans.__('Undo agent run')}
-          </button>
+          {props.canUndo && (
+            <button type="button" className="jp-aiev-Button" onClick={() => props.onUndo()} title={trans.__('Put the notebook’s cells back to before the last run (the kernel’s state stays)')}>
+              {trans.__('Undo agent run')}
+            </button>
+          )}
+          {props.offerRestart && (
+            <button type="button" className="jp-aiev-Button" onClick={() => props.onRestartAndRun()} title={trans.__('Restart the kernel, then run every cell, so its variables match the cells again')}>
+              {trans.__('Restart kernel and run all')}
+            </button>
+          )}
         </div>
       )}
       {props.status && <StatusLine {...props.status} />}
@@ -211,6 +227,8 @@ export class AievSidebar extends ReactWidget {
         approvalMode={session?.phase === 'readonly' ? null : model.approvalMode}
         pendingApproval={session?.pendingApproval ?? null}
         canUndo={Boolean(session?.canUndo)}
+        offerRestart={Boolean(session?.offerRestart)}
+        reviewItems={session && !session.busy ? session.reviewItems : []}
         canExport={Boolean(session && !session.busy && session.record() && !model.exportView)}
         exportView={model.exportView && this._exportView(model.exportView)}
         items={session ? session.transcript() : []}
@@ -274,6 +292,8 @@ export class AievSidebar extends ReactWidget {
     onDecide: decision => this._model.current?.decide(decision),
     onApprovalMode: mode => (this._model.approvalMode = mode),
     onUndo: () => void this._model.current?.undoLastRun(),
+    onRestartAndRun: () => void this._model.restartAndRunAll(),
+    onReview: (target, decision) => void this._model.current?.review(target, decision),
     onExport: () => this._model.openExport()
   };
   private readonly _textarea = React.createRef<HTMLTextAreaElement>();

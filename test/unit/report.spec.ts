@@ -30,6 +30,14 @@ describe('the classroom report', () => {
     expect(html).not.toMatch(/<script|<link|src="http/);
   });
 
+  it('says there were no errors instead of drawing an empty chart', () => {
+    const clean = reportHtml(classroomReport('/class', [countSession('bob', multiTurnSample('m1'))], []));
+    expect(clean).toContain('No errors: every cell the agent ran worked.');
+    const withErrors = reportHtml(classroomReport('/class', [countSession('alice', nativeSample('n1'))], []));
+    expect(withErrors).not.toContain('No errors');
+    expect(withErrors).toContain('ValueError: 1 errors');
+  });
+
   it('formats time spent', () => {
     expect([formatDuration(0), formatDuration(75.4), formatDuration(3725)]).toEqual(['0:00', '1:15', '1:02:05']);
   });

@@ -30,6 +30,8 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       approvalMode: null,
       pendingApproval: null,
       canUndo: false,
+      reviewItems: [],
+      offerRestart: false,
       canExport: false,
       exportView: null,
       items: [],
@@ -51,6 +53,9 @@ function props(overrides: Partial<ISidebarViewProps> = {}): { props: ISidebarVie
       onDecide: (decision: { choice: string; reason?: string }) => calls.push(`decide:${decision.choice}:${decision.reason ?? ''}`),
       onApprovalMode: record('mode'),
       onUndo: record('undo'),
+      onRestartAndRun: record('restart'),
+      onReview: (target: { cellId: string } | { turn: number }, decision: string) =>
+        calls.push(`review:${'cellId' in target ? target.cellId : `run ${target.turn}`}:${decision}`),
       onExport: record('export'),
       ...overrides
     }
@@ -159,6 +164,54 @@ describe('SidebarView', () => {
     expect(calls).toEqual(['decide:allow_once:', 'decide:always_allow:', 'decide:reject:not on this machine']);
     expect((view.container.querySelector('.jp-aiev-ApprovalMode select') as HTMLSelectElement).value).toBe('ask-risky');
     view.unmount();
+  });
+
+  it('shows an edit waiting for approval as a diff of the cell, before it is applied', () => {
+    const request = { call_id: 'c2', tool: 'edit_cell', kind: 'notebook' as const, code: 'x = 2\n', arguments: { cell_id: 'a', code: 'x = 2\n' }, before: 'x = 1\n' };
+    const view = render(<SidebarView {...props({ pendingApproval: request, approvalMode: 'ask' }).props} />);
+    expect(view.container.querySelector('.jp-aiev-Approval-title')!.textContent).toContain('change a cell');
+    const diff = view.container.querySelector('[aria-label="Change to apply"]')!;
+    expect(diff.querySelector('.cm-deletedChunk')!.textContent).toContain('x = 1');
+    expect(diff.querySelector('.cm-content')!.textContent).toContain('x = 2');
+    expect(view.container.querySelector('.jp-aiev-Approval-code')).toBeNull();
+    view.unmount();
+  });
+
+  it('lists the cells to review by run, with their diffs, Accept / Reject per cell and Accept all / Reject all', () => {
+    const reviewItems = [
+      { cellId: 'a', callId: 'k1', tool: 'execute_cell', turn: 1, change: 'added' as const, before: null, after: 'import pandas as pd', position: 2 },
+      { cellId: 'b', callId: 'k2', tool: 'edit_cell', turn: 2, change: 'changed' as const, before: 'df = load()', after: 'df = pd.read_csv("d.csv")', position: 1 }
+    ];
+    const { props: p, calls } = props({ reviewItems });
+    const view = render(<SidebarView {...p} />);
+    const runs = Array.from(view.container.querySelectorAll('.jp-aiev-Review-run'));
+    expect(runs.map(run => run.getAttribute('aria-label'))).toEqual(['Run 1', 'Run 2']);
+    const changed = view.container.querySelector<HTMLElement>('[aria-label="Cell 1, changed"]')!;
+    expect(changed.querySelector('.cm-deletedChunk')!.textContent).toContain('df = load()');
+    expect(changed.querySelector('.cm-content')!.textContent).toContain('pd.read_csv');
+    const added = view.container.querySelector<HTMLElement>('[aria-label="Cell 2, added"]')!;
+    expect(added.querySelector('.cm-deletedChunk')).toBeNull(); // a new cell: its source only, no empty "before"
+    expect(added.querySelector('.jp-aiev-Diff.jp-mod-added .cm-content')!.textContent).toBe('import pandas as pd');
+    click(byRole(added, 'button', 'Accept')!);
+    click(byRole(changed, 'button', 'Reject')!);
+    click(byRole(runs[1], 'button', 'Accept all')!);
+    click(byRole(runs[0], 'button', 'Reject all')!);
+    click(byRole(changed, 'button', 'Cell 1, changed')!);
+    expect(calls).toEqual(['review:a:accepted', 'review:b:rejected', 'review:run 2:accepted', 'review:run 1:rejected', 'reveal:b:k2']);
+    view.unmount();
+  });
+
+  it('offers Undo agent run, and after an undo a restart of the kernel that runs the cells', () => {
+    const { props: p, calls } = props({ canUndo: true });
+    const view = render(<SidebarView {...p} />);
+    expect(byRole(view.container, 'button', 'Restart kernel and run all')).toBeNull();
+    click(byRole(view.container, 'button', 'Undo agent run')!);
+    view.unmount();
+    const after = render(<SidebarView {...props({ offerRestart: true }).props} onRestartAndRun={() => calls.push('restart')} />);
+    expect(byRole(after.container, 'button', 'Undo agent run')).toBeNull();
+    click(byRole(after.container, 'button', 'Restart kernel and run all')!);
+    expect(calls).toEqual(['undo', 'restart']);
+    after.unmount();
   });
 
   it('shows the error as an alert that can be dismissed', () => {

@@ -331,14 +331,7 @@ test.describe('plots', () => {
       await expect(sidebar.root.locator('.jp-aiev-Status-save')).toHaveText('saved');
       model.verify();
 
-      // A wider sidebar, as a user would drag it: the handle between the main area and the right panel.
-      const handle = page.locator('#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)').last();
-      const box = (await handle.boundingBox())!;
-      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      await page.mouse.down();
-      await page.mouse.move(box.x - 220, box.y + box.height / 2, { steps: 5 });
-      await page.mouse.up();
-      await expect.poll(async () => (await sidebar.root.boundingBox())!.width).toBeGreaterThan(420);
+      await sidebar.widen();
       const shots = join(__dirname, '..', '..', 'docs', 'screenshots');
       await page.screenshot({ path: join(shots, 'sidebar-light.png') });
       await page.theme.setDarkTheme();

@@ -74,6 +74,18 @@ export class Sidebar {
     await expect(this.prompt).toHaveValue('');
   }
 
+  /** Make the sidebar wider, as a user drags it: the handle between the main area and the right panel. */
+  async widen(by = 220): Promise<void> {
+    const handle = this.page.locator('#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)').last();
+    const box = (await handle.boundingBox())!;
+    const before = (await this.root.boundingBox())!.width;
+    await this.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await this.page.mouse.down();
+    await this.page.mouse.move(box.x - by, box.y + box.height / 2, { steps: 5 });
+    await this.page.mouse.up();
+    await expect.poll(async () => (await this.root.boundingBox())!.width).toBeGreaterThan(before + by / 2);
+  }
+
   /** The notices (how runs ended, faults). */
   notices(): Locator {
     return this.root.locator('.jp-aiev-Notice');

@@ -75,7 +75,8 @@ test('ask before every execution: allowed once, rejected with a reason the model
   }
 });
 
-test('Undo agent run puts the notebook back to before the run; the kernel keeps its state, and the sidebar says so', async ({ page }) => {
+test('Undo agent run puts the notebook back to before the run; the kernel keeps its state, the sidebar says so and offers a restart', async ({ page, tmpPath }) => {
+  const path = `${tmpPath}/undo.ipynb`;
   const model = await startModel([run('a = 1'), run('b = a + 1\nprint(b)'), call('final_answer', { answer: 'b is 2.' })]);
   try {
     await page.notebook.createNew('undo.ipynb');
@@ -91,6 +92,14 @@ test('Undo agent run puts the notebook back to before the run; the kernel keeps 
     expect(await cellSource(page, 0)).toBe('mine = "kept"');
     await expect(sidebar.notices().last()).toContainText('The kernel’s variables are not undone');
     await expect(sidebar.root.getByRole('button', { name: 'Undo agent run' })).toHaveCount(0);
+    // Offered after the undo: a restart, then the cells run, so the kernel matches them (count 1: a fresh kernel).
+    await sidebar.root.getByRole('button', { name: 'Restart kernel and run all' }).click();
+    await expect(page.locator('.jp-Notebook .jp-Cell').first().locator('.jp-InputPrompt')).toHaveText('[1]:', { timeout: 60000 });
+    await expect(sidebar.root.getByRole('button', { name: 'Restart kernel and run all' })).toHaveCount(0);
+    await expect(sidebar.prompt).toBeEnabled(); // the session goes on after a restart it made itself
+    await expect
+      .poll(async () => (await recordOf(path)).steps.some(s => s.type === 'event' && s.event === 'kernel_restart' && s.detail.requested_by === 'user'), { timeout: 30000 })
+      .toBe(true);
     model.verify();
   } finally {
     await model.stop();
