@@ -38,6 +38,8 @@ export interface IHarnessOptions {
   approvalMode?: ApprovalMode;
   /** Called with the session once it started, before the prompt is sent. */
   onStart?: (session: AgentSession) => void;
+  /** Called once the run ended, before the session closes (e.g. the user's review of the agent's cells). */
+  afterRun?: (session: AgentSession, driver: INotebookDriver) => Promise<void>;
 }
 
 /** What a scripted run left behind. */
@@ -100,6 +102,7 @@ export async function runScripted(server: ITestServer, script: ScriptEntry[], op
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const outcome = options.signal?.aborted ? await session.stop().then(() => CANCELLED) : await session.send(prompt);
     options.signal?.removeEventListener('abort', onAbort);
+    await options.afterRun?.(session, driver);
     const sample = await session.close();
     const validation = validateSample(sample);
     if (!validation.valid) {

@@ -1,7 +1,8 @@
 /**
  * The preference export of a real session, read by its real consumers: a session on a real Jupyter server and
  * IPython kernel in approval mode 'ask' (the scripted model), one call rejected with a reason the model then answers
- * with a retry the user allows; `aiev export --format preference` and `aiev harvest --format preference` (the built
+ * with a retry the user allows, and after the run the user's own version of a cell, kept by rejecting the agent's
+ * (cell review); `aiev export --format preference` and `aiev harvest --format preference` (the built
  * CLI); then in the project venv `datasets.load_dataset("json")` gives the rows back, and the dataset steps TRL's
  * DPOTrainer runs (`_prepare_dataset`: explicit prompt, conversational, each of prompt, prompt+chosen and
  * prompt+rejected through the chat template with the tools) accept them, with a tokenizer built locally (no Hub).
@@ -12,6 +13,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 
 import type { AgentSession } from '../../src/agent/session';
+import type { INotebookDriver } from '../../src/notebook/tokens';
 import { writeSample } from '../../src/trace/logFile';
 import type { ISample } from '../../src/trace/types';
 import { runScripted } from '../helpers/agentHarness';
@@ -26,6 +28,7 @@ const PYTHON = join(ROOT, '.venv', 'bin', 'python');
 const REASON = 'no magics, please';
 const REJECTED = '%time x = 6 * 7';
 const RETRY = 'x = 6 * 7\nprint(x)';
+const USERS = 'import math';
 
 /**
  * Loads the file with `datasets`, then runs on it what the installed TRL's DPOTrainer runs on a train dataset
@@ -92,7 +95,7 @@ print(json.dumps({
 }, ensure_ascii=False))
 `;
 
-describe('preference export of a real session with an approval rejected, then a retry allowed', () => {
+describe('preference export of a real session: an approval rejected then a retry allowed, a cell rewritten and rejected', () => {
   const server = withTestServer();
   let dir: string;
   let recordPath: string;
@@ -122,7 +125,13 @@ describe('preference export of a real session with an approval rejected, then a 
         session.decide(decision);
       }
     };
-    const run = await runScripted(server(), script, { approvalMode: 'ask', onStart: session => (decided = decideEach(session)) });
+    // After the run the user rewrites the agent's first cell and rejects it: their version is the preferred one.
+    const review = async (session: AgentSession, driver: INotebookDriver): Promise<void> => {
+      const first = session.reviewItems.find(item => item.after === 'import time')!;
+      driver.setCellSource(first.cellId, USERS);
+      await session.review({ cellId: first.cellId }, 'rejected');
+    };
+    const run = await runScripted(server(), script, { approvalMode: 'ask', onStart: session => (decided = decideEach(session)), afterRun: review });
     await decided;
     expect(run.outcome).toEqual({ reason: 'final_answer', answer: 'x is 42.' });
     record = run.sample;
@@ -134,24 +143,28 @@ describe('preference export of a real session with an approval rejected, then a 
 
   const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: dir });
 
-  it('aiev export and aiev harvest write the one pair; datasets loads it back; TRL\'s DPO dataset steps accept it', () => {
+  it('aiev export and aiev harvest write both pairs; datasets loads them back; TRL\'s DPO dataset steps accept them', () => {
     const out = join(dir, 'session.preference.jsonl');
     const exported = cli('export', recordPath, '--format', 'preference', '--out', out);
     expect(exported.status).toBe(0);
-    expect(exported.stderr).toContain(`aiev export: preference → 1 pairs in ${out}`);
+    expect(exported.stderr).toContain(`aiev export: preference → 2 pairs in ${out}`);
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n').map(line => JSON.parse(line));
-    expect(lines).toHaveLength(1);
-    const [pair] = lines;
     const codeOf = (message: any) => message.tool_calls[0].function.arguments.code;
-    expect([pair.id, pair.sample_id, pair.source]).toEqual([`${record.id}#1`, record.id, 'approval']);
-    expect([codeOf(pair.rejected[0]), codeOf(pair.chosen[0])]).toEqual([REJECTED, RETRY]);
-    expect(pair.prompt.map((m: any) => m.role)).toEqual(['system', 'user', 'assistant', 'tool']);
-    expect(pair.tools.map((t: any) => t.function.name)).toContain('execute_cell');
+    expect(lines.map(pair => [pair.id, pair.sample_id, pair.source, codeOf(pair.rejected[0]), codeOf(pair.chosen[0])])).toEqual([
+      [`${record.id}#1`, record.id, 'review', 'import time', USERS],
+      [`${record.id}#2`, record.id, 'approval', REJECTED, RETRY]
+    ]);
+    expect(lines.map(pair => pair.prompt.map((m: any) => m.role))).toEqual([
+      ['system', 'user'],
+      ['system', 'user', 'assistant', 'tool']
+    ]);
+    expect(lines[1].prompt[2]).toEqual(lines[0].rejected[0]);
+    expect(lines[0].tools.map((t: any) => t.function.name)).toContain('execute_cell');
 
     const harvested = join(dir, 'dataset.jsonl');
     const harvest = cli('harvest', recordPath, '--format', 'preference', '--out', harvested);
     expect(harvest.status).toBe(0);
-    expect(harvest.stderr).toContain('aiev harvest: 1 preference pairs from 1 samples');
+    expect(harvest.stderr).toContain('aiev harvest: 2 preference pairs from 1 samples');
     expect(readFileSync(harvested, 'utf8')).toBe(readFileSync(out, 'utf8'));
 
     const report = JSON.parse(
@@ -161,18 +174,21 @@ describe('preference export of a real session with an approval rejected, then a 
       })
     );
     expect(report.missing_trainer_checks).toEqual([]);
-    expect(report.num_rows).toBe(1);
+    expect(report.num_rows).toBe(2);
     expect(report.rows).toEqual(lines);
-    expect([report.has_prompt, report.conversational, report.extract_prompt_unchanged]).toEqual([true, [true], [true]]);
+    expect([report.has_prompt, report.conversational, report.extract_prompt_unchanged]).toEqual([true, [true, true], [true, true]]);
     // The prompt alone (with the generation prompt) is a prefix of prompt+chosen and of prompt+rejected: nothing of
     // it is cut, and each completion is the assistant turn as the template renders it.
-    const [tokens] = report.tokenized;
-    expect(tokens.prompt_len).toBe(tokens.prompt_ids_len);
-    expect(tokens.chosen).toBe(`\n<tool_call>{"name": "execute_cell", "arguments": {"code": ${JSON.stringify(RETRY)}}}</tool_call><|im_end|>\n`);
-    expect(tokens.rejected).toBe(`\n<tool_call>{"name": "execute_cell", "arguments": {"code": ${JSON.stringify(REJECTED)}}}</tool_call><|im_end|>\n`);
-    const [templated] = report.templated;
-    expect(templated.prompt).toMatch(/^<\|im_start\|>system\nTools: \[.*"execute_cell"/);
-    expect(templated.prompt.endsWith('<|im_start|>assistant\n')).toBe(true);
-    expect(templated.chosen).toBe(tokens.chosen);
+    const rendered = (code: string) => `\n<tool_call>{"name": "execute_cell", "arguments": {"code": ${JSON.stringify(code)}}}</tool_call><|im_end|>\n`;
+    expect(report.tokenized.map((t: any) => t.prompt_len === t.prompt_ids_len)).toEqual([true, true]);
+    expect(report.tokenized.map((t: any) => [t.chosen, t.rejected])).toEqual([
+      [rendered(USERS), rendered('import time')],
+      [rendered(RETRY), rendered(REJECTED)]
+    ]);
+    for (const [index, templated] of report.templated.entries()) {
+      expect(templated.prompt).toMatch(/^<\|im_start\|>system\nTools: \[.*"execute_cell"/);
+      expect(templated.prompt.endsWith('<|im_start|>assistant\n')).toBe(true);
+      expect(templated.chosen).toBe(report.tokenized[index].chosen);
+    }
   }, 180000);
 });
