@@ -2,13 +2,18 @@
  * The `preference` projection on records made with the real SessionRecorder: pairs from a review that rejected an
  * agent's cell with the user's source, and from an approval rejection followed by the agent's next attempt the user
  * allowed; no pair when nothing says what the user preferred; one prompt for both completions, exactly the trl
- * dialogue before the rejected turn; secrets scrubbed from every part.
+ * dialogue before the rejected turn; secrets scrubbed from every part; and where the format is written (aiev export,
+ * aiev harvest, batch datasets, the sidebar's export view), a line per pair and none for a record without one.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
 import { parseFencedBlocks } from '../../src/agent/fenced';
+import { writeDatasets } from '../../src/batch/exports';
+import type { IRolloutResult } from '../../src/batch/summary';
+import { BridgeClient } from '../../src/request';
+import { ExportModel } from '../../src/ui/exportModel';
 import { exportCommand } from '../../src/cli/export';
 import { harvestCommand } from '../../src/cli/harvest';
 import { TOOL_DEFINITIONS } from '../../src/agent/tools';
@@ -328,5 +333,25 @@ describe('aiev export / harvest --format preference', () => {
     const summary = JSON.parse(readFileSync(join(dir, 'prefs.summary.json'), 'utf8'));
     expect([summary.written, summary.preference_pairs]).toEqual([2, 2]);
     expect(log[log.length - 1]).toMatch(/^aiev harvest: 2 preference pairs from 2 samples → /);
+  });
+
+  it('batch: dataset.preference.jsonl has a row per pair, no blank line for a rollout without one', () => {
+    writeSample(join(dir, 'a.json'), twoPairs());
+    writeSample(join(dir, 'b.json'), nativeSample('none'));
+    const result = (record: string, sample: number) => ({ task: 't', sample, status: 'done', record }) as IRolloutResult;
+    const written = writeDatasets({ outDir: dir, formats: ['preference', 'trl'], tasks: [], results: [result('a.json', 0), result('b.json', 1)], allVerdicts: true });
+    expect(written.map(d => [d.format, d.rows, d.skipped])).toEqual([['preference', 2, 0], ['trl', 2, 0]]);
+    expect(readFileSync(join(dir, 'dataset.preference.jsonl'), 'utf8').split('\n').map(l => l && JSON.parse(l).id)).toEqual(['two-pairs#1', 'two-pairs#2', '']);
+  });
+
+  it('the sidebar export view offers preference and makes the same file', () => {
+    const record = twoPairs();
+    const model = new ExportModel({ client: new BridgeClient(), notebookPath: 'work/tips.ipynb', record: () => record });
+    expect(model.allFormats).toContain('preference');
+    model.toggleFormat('preference');
+    const file = model.files().find(f => f.format === 'preference')!;
+    expect(file.name).toBe('work/tips.aiev-twopairs.preference.jsonl');
+    expect(file.text).toBe(projectLines(scrubSample(record), 'preference').map(line => `${line}\n`).join(''));
+    expect(file.text.split('\n')).toHaveLength(3);
   });
 });
