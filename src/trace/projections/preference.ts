@@ -25,7 +25,7 @@
  * `prompt`, conversational, `tools` passed to the chat template); drop `id`, `sample_id` and `source` or keep them,
  * it ignores extra columns.
  */
-import type { IEventStep, IReviewDetail, ISample } from '../types';
+import type { IReviewDetail, ISample } from '../types';
 import { IChatMessage, IDialogue, IDialogueCall, messageIndexOfCall, trainingDialogue } from './dialogue';
 import { objectArgumentsMessage } from './trl';
 
@@ -67,7 +67,7 @@ export function preferenceRows(sample: ISample): Record<string, unknown>[] {
 function lastDetailByCall(sample: ISample, event: 'review' | 'approval'): Map<string, Record<string, any>> {
   const details = new Map<string, Record<string, any>>();
   for (const step of sample.steps) {
-    if (step.type === 'event' && step.event === event && typeof (step as IEventStep).detail.call_id === 'string') {
+    if (step.type === 'event' && step.event === event && typeof step.detail.call_id === 'string') {
       details.set(step.detail.call_id as string, step.detail);
     }
   }
