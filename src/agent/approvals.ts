@@ -5,7 +5,7 @@
  * the model as the call's result, with the user's reason, and the loop goes on.
  */
 import type { SessionRecorder } from '../trace/recorder';
-import type { ActionKind } from '../trace/types';
+import type { ActionKind, IStep } from '../trace/types';
 
 /** Run freely; ask before every execution; ask only before installs, shell commands and magics. */
 export type ApprovalMode = 'run' | 'ask' | 'ask-risky';
@@ -51,6 +51,20 @@ export class ApprovalGate {
       this._recorder.event('approval_mode', { mode });
       this._onChange();
     }
+  }
+
+  /**
+   * Take up a continued session's decisions from its steps: the kinds the user always allowed, and the mode last
+   * chosen in it (not recorded again). A continued session asks no more than it did before the reload.
+   */
+  restore(steps: readonly IStep[]): void {
+    for (const step of steps) {
+      if (step.type === 'event' && step.event === 'approval' && step.detail.decision === 'always_allow') {
+        this._always.add(step.detail.kind as ActionKind);
+      }
+    }
+    this._mode = lastApprovalMode(steps) ?? this._mode;
+    this._onChange();
   }
 
   /** Kinds the user allowed for the rest of the session. */
@@ -134,4 +148,15 @@ export class ApprovalGate {
 /** How a call that did not happen is told: an edit was not applied, code was not run. */
 function notDone(request: IApprovalRequest): string {
   return request.tool === 'edit_cell' ? 'not applied' : 'not run';
+}
+
+/** The approval mode last chosen in a session's steps; null when it was never changed. */
+export function lastApprovalMode(steps: readonly IStep[]): ApprovalMode | null {
+  let mode: ApprovalMode | null = null;
+  for (const step of steps) {
+    if (step.type === 'event' && step.event === 'approval_mode') {
+      mode = step.detail.mode as ApprovalMode;
+    }
+  }
+  return mode;
 }

@@ -166,7 +166,9 @@ export class AgentSession {
       environment.secret_env_names = [...new Set([...(environment.secret_env_names ?? []), ...secrets.names])];
       recorder.setEnvironment(environment);
     }
-    return new AgentSession(options, recorder, tee, environment, conversationOf(recorder.snapshot()));
+    const session = new AgentSession(options, recorder, tee, environment, conversationOf(recorder.snapshot()));
+    session._approvals.restore(recorder.snapshot().steps);
+    return session;
   }
 
   /** The record's id. */

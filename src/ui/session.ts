@@ -6,7 +6,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import type { ApprovalMode, IApprovalDecision, IApprovalRequest } from '../agent/approvals';
+import { ApprovalMode, IApprovalDecision, IApprovalRequest, lastApprovalMode } from '../agent/approvals';
 import type { IReviewItem, ReviewDecision } from '../agent/review';
 import type { IAgentSessionHandle, ISessionSummary, SaveState } from '../tokens';
 import type { IOutcome, ISample, IStep } from '../trace/types';
@@ -90,7 +90,8 @@ export class SessionModel {
     this._phase = phase;
     this._steps = [...steps];
     this._now = _options.now ?? Date.now;
-    this._approvalMode = _options.approvalMode ?? 'run';
+    // A continued session keeps the mode last chosen in it.
+    this._approvalMode = lastApprovalMode(steps) ?? _options.approvalMode ?? 'run';
   }
 
   /** Emitted on every change the views show. */

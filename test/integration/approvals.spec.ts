@@ -8,11 +8,11 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 
 import type { ApprovalMode } from '../../src/agent/approvals';
-import { AgentSession } from '../../src/agent/session';
+import { AgentSession, IAgentSessionOptions } from '../../src/agent/session';
 import { runSource } from '../../src/agent/source';
 import { ChatClient } from '../../src/llm/client';
 import { HeadlessNotebookDriver } from '../../src/notebook/headless';
-import { fileLogSink, recordFromLogFile } from '../../src/trace/logFile';
+import { fileLogSink, readLogFile, recordFromLogFile } from '../../src/trace/logFile';
 import type { IEventStep, IExecutionStep, ISample } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
 import { withTestServer } from '../helpers/jupyter';
@@ -33,27 +33,27 @@ describe('approvals on a real kernel', () => {
     await Promise.all(cleanup.splice(0).map(close => close()));
   });
 
-  async function open(script: ScriptEntry[], mode: ApprovalMode): Promise<{ session: AgentSession; model: IScriptedModel; log: string }> {
+  async function open(script: ScriptEntry[], mode: ApprovalMode): Promise<{ session: AgentSession; model: IScriptedModel; log: string; options: IAgentSessionOptions }> {
     const model = await startScriptedModel(script);
     const dir = mkdtempSync(join(tmpdir(), 'aiev-approvals-'));
     const log = join(dir, 'events.jsonl');
     const driver = await HeadlessNotebookDriver.open({ settings: server().settings, path: `approvals-${process.pid}-${++counter}.ipynb`, interruptGraceMs: 5000 });
-    const session = await AgentSession.start({
+    const options = {
       driver,
       client: new ChatClient({ baseURL: model.baseUrl, apiKey: 'test-key', model: 'scripted', maxRetries: 0 }),
       sink: fileLogSink(log),
       source: runSource({ app: 'jupyterlab-aiev/test', appVersion: '0', model: 'scripted', baseUrl: model.baseUrl, toolMode: 'native', stream: true }),
-      toolMode: 'native',
-      approvalMode: mode,
-      prompt: 'p'
-    });
+      toolMode: 'native' as const,
+      approvalMode: mode
+    };
+    const session = await AgentSession.start({ ...options, prompt: 'p' });
     cleanup.push(async () => {
       await session.close();
       await driver.dispose().catch(() => undefined);
       await model.stop();
       rmSync(dir, { recursive: true, force: true });
     });
-    return { session, model, log };
+    return { session, model, log, options };
   }
 
   it('ask: allow once, reject with a reason the model reads, always allow remembered for the kind', async () => {
@@ -118,5 +118,31 @@ describe('approvals on a real kernel', () => {
     const modes = session.record().steps.filter((s): s is IEventStep => s.type === 'event' && s.event === 'approval_mode').map(s => s.detail.mode);
     expect(modes).toEqual(['run', 'ask']);
     expect(approvals(session.record())).toEqual([['python', 'allow_once', null]]);
+  });
+
+  it('a continued session keeps its mode and what was always allowed (asks no more than before the reload)', async () => {
+    const { session, options, log } = await open([execute('print(1)'), answer('a'), execute('print(2)'), execute('!echo hi'), answer('b')], 'run');
+    session.approvalMode = 'ask';
+    const first = session.send('one');
+    await until(() => session.pendingApproval !== null, 'print(1) waiting');
+    session.decide({ choice: 'always_allow' });
+    expect(await first).toEqual({ reason: 'final_answer', answer: 'a' });
+    await session.close();
+
+    // Continued with other settings (run freely): the session's own choices stand.
+    const resumed = await AgentSession.resume({ ...options, approvalMode: 'run' }, readLogFile(log));
+    cleanup.push(async () => void (await resumed.close()));
+    expect(resumed.approvalMode).toBe('ask');
+    expect(resumed.alwaysAllowed).toEqual(['python']);
+    const second = resumed.send('two');
+    await until(() => resumed.pendingApproval !== null, 'the shell command waiting');
+    expect(resumed.pendingApproval).toMatchObject({ kind: 'shell', code: '!echo hi' });
+    resumed.decide({ choice: 'allow_once' });
+    expect(await second).toEqual({ reason: 'final_answer', answer: 'b' });
+    expect(approvals(resumed.record())).toEqual([
+      ['python', 'always_allow', null],
+      ['shell', 'allow_once', null]
+    ]);
+    expect(ran(resumed.record())).toEqual(['print(1)', 'print(2)', '!echo hi']);
   });
 });
