@@ -208,10 +208,10 @@ export class ReceivedWatch {
  * Untitled.ipynb and renames the file behind the kernel session's back), the kernel session gets the notebook's
  * real path, so a reloaded page finds the same kernel again.
  */
-export async function openNewNotebook(page: IJupyterLabPageFixture, folder: string, name: string): Promise<string> {
+export async function openNewNotebook(page: IJupyterLabPageFixture, folder: string, name: string, firstSource = ''): Promise<string> {
   const path = `${folder}/${name}`;
   const notebook = {
-    cells: [{ cell_type: 'code', source: '', metadata: {}, outputs: [], execution_count: null, id: 'first' }],
+    cells: [{ cell_type: 'code', source: firstSource, metadata: {}, outputs: [], execution_count: null, id: 'first' }],
     metadata: { kernelspec: { name: 'python3', display_name: 'Python 3 (ipykernel)', language: 'python' } },
     nbformat: 4,
     nbformat_minor: 5

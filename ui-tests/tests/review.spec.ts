@@ -6,32 +6,36 @@
  * kernel, Debian's Chromium; the scripted model.
  */
 import { expect, test } from '@jupyterlab/galata';
+import { execFileSync } from 'child_process';
 import { join } from 'path';
 
 import type { IEventStep, IReviewDetail } from '../../src/trace/types';
-import { call, cellSource, ChatRequest, lastToolResult, deleteSessions, openNewNotebook, recordOf, recordsOf, REPO, run, Sidebar, startModel } from './aiev';
+import { call, cellSource, ChatRequest, lastToolResult, deleteSessions, openNewNotebook, recordOf, recordsOf, REPO, ROOT, run, Sidebar, startModel } from './aiev';
 
 test.use({ kernels: null, sessions: null });
 test.afterEach(({ request }) => deleteSessions(request));
 
-test('review: marks in the notebook, diffs, Reject restores, Accept keeps, the user’s rewrite kept; ask mode diffs before applying', async ({ page, tmpPath }) => {
+const READ = "import csv\ndata = [int(row[0]) for row in csv.reader(open('nums.csv'))]";
+const EDITED = `${READ} + [4]`;
+
+test('review: marks in the notebook, diffs, Reject restores, Accept keeps, the user’s rewrite kept; ask mode diffs before applying; verified, and its preference pair passes TRL’s DPO checks', async ({ page, tmpPath }) => {
   const model = await startModel([
-    call('edit_cell', { cell_id: 'first', code: 'data = [3, 1, 2, 4]' }),
+    call('edit_cell', { cell_id: 'first', code: EDITED }),
     call('run_cell', { cell_id: 'first' }),
     run('total = sum(data)'),
     run('print(total * 2)'),
     call('final_answer', { answer: 'The total is 10.' }),
-    call('edit_cell', { cell_id: 'first', code: 'data = sorted([3, 1, 2])' }),
+    call('edit_cell', { cell_id: 'first', code: `${READ}\ndata.sort()` }),
     (request: ChatRequest) => {
       // The rejection put the cell back: the agent is told the user changed it, and shown its source.
-      expect(lastToolResult(request)).toContain('Its current source:\ndata = [3, 1, 2]');
-      return call('edit_cell', { cell_id: 'first', code: 'data = sorted([3, 1, 2])' });
+      expect(lastToolResult(request)).toContain(`Its current source:\n${READ}`);
+      return call('edit_cell', { cell_id: 'first', code: `${READ}\ndata.sort()` });
     },
     call('final_answer', { answer: 'data is sorted.' })
   ]);
   try {
-    const path = await openNewNotebook(page, tmpPath, 'review.ipynb');
-    await page.notebook.setCell(0, 'code', 'data = [3, 1, 2]');
+    await page.contents.uploadContent('3\n1\n2\n', 'text', `${tmpPath}/nums.csv`);
+    const path = await openNewNotebook(page, tmpPath, 'review.ipynb', READ);
     const sidebar = new Sidebar(page);
     await sidebar.open();
     await sidebar.ask('Add a 4 to data and print twice its total.');
@@ -50,8 +54,8 @@ test('review: marks in the notebook, diffs, Reject restores, Accept keeps, the u
 
     const changed = review.getByRole('group', { name: 'Cell 1, changed', exact: true });
     const diff = changed.getByRole('figure', { name: 'Changes to cell 1' });
-    await expect(diff.locator('.cm-deletedChunk')).toContainText('data = [3, 1, 2]');
-    await expect(diff.locator('.cm-changedLine')).toContainText('data = [3, 1, 2, 4]');
+    await expect(diff.locator('.cm-deletedChunk')).toContainText("csv.reader(open('nums.csv'))]");
+    await expect(diff.locator('.cm-changedLine')).toContainText("csv.reader(open('nums.csv'))] + [4]");
     await sidebar.widen(160);
     await page.screenshot({ path: join(REPO, 'docs', 'screenshots', 'review.png') });
     await page.theme.setDarkTheme();
@@ -59,7 +63,7 @@ test('review: marks in the notebook, diffs, Reject restores, Accept keeps, the u
     await page.theme.setLightTheme();
 
     await changed.getByRole('button', { name: 'Reject', exact: true }).click();
-    expect(await cellSource(page, 0)).toBe('data = [3, 1, 2]');
+    expect(await cellSource(page, 0)).toBe(READ);
     await expect(cells.nth(0)).not.toHaveClass(/jp-aiev-agentCell/);
     await review.getByRole('group', { name: 'Cell 2, added', exact: true }).getByRole('button', { name: 'Accept', exact: true }).click();
     await expect(cells.nth(1)).not.toHaveClass(/jp-aiev-agentCell/);
@@ -77,15 +81,15 @@ test('review: marks in the notebook, diffs, Reject restores, Accept keeps, the u
     await sidebar.ask('Sort data.');
     const approval = sidebar.root.getByRole('region', { name: 'Approval', exact: true });
     const change = approval.getByRole('figure', { name: 'Change to apply' });
-    await expect(change.locator('.cm-changedLine')).toContainText('data = sorted([3, 1, 2])', { timeout: 60000 });
+    await expect(change.locator('.cm-changedLine').last()).toContainText('data.sort()', { timeout: 60000 });
     await expect(approval).toContainText('nothing is applied until you allow it');
-    expect(await cellSource(page, 0)).toBe('data = [3, 1, 2]');
+    expect(await cellSource(page, 0)).toBe(READ);
     await approval.getByRole('button', { name: 'Allow once', exact: true }).click();
     await expect(sidebar.answers.last()).toContainText('data is sorted.', { timeout: 60000 });
-    expect(await cellSource(page, 0)).toBe('data = sorted([3, 1, 2])');
+    expect(await cellSource(page, 0)).toBe(`${READ}\ndata.sort()`);
     const run2 = review.getByRole('group', { name: 'Run 2', exact: true });
     await run2.getByRole('button', { name: 'Reject all', exact: true }).click();
-    expect(await cellSource(page, 0)).toBe('data = [3, 1, 2]');
+    expect(await cellSource(page, 0)).toBe(READ);
     await expect(review).toHaveCount(0);
 
     // The decisions are in the saved record (saved after each one).
@@ -103,6 +107,22 @@ test('review: marks in the notebook, diffs, Reject restores, Accept keeps, the u
         [1, 'added', 'rejected', 'cell', 'print(total)'],
         [2, 'changed', 'rejected', 'run', null]
       ]);
+
+    // Export: the session verifies (the CSV beside the notebook goes with it), and its preference file — the
+    // rewritten cell as chosen, the agent's as rejected — loads with datasets and passes TRL's DPO dataset steps.
+    await sidebar.root.getByRole('button', { name: 'Export', exact: true }).click();
+    const view = sidebar.root.getByRole('region', { name: 'Export session' });
+    await view.getByRole('button', { name: 'Verify' }).click();
+    await expect(view.getByRole('status')).toHaveText('Verdict: verified', { timeout: 90000 });
+    await view.getByRole('checkbox', { name: 'preference' }).check();
+    await view.getByRole('button', { name: 'Save next to notebook' }).click();
+    await expect(view).toContainText('Saved:');
+    const id = recordsOf(path)[0].id.replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
+    const file = join(ROOT, tmpPath, `review.aiev-${id}.preference.jsonl`);
+    const checks = JSON.parse(execFileSync(join(REPO, '.venv', 'bin', 'python'), [join(REPO, 'test', 'helpers', 'dpo_checks.py'), file], { encoding: 'utf8', env: { ...process.env, HF_DATASETS_CACHE: join(REPO, '.tmp', 'hf-cache'), HF_HUB_OFFLINE: '1', HF_DATASETS_OFFLINE: '1', PYTHONWARNINGS: 'ignore', TRANSFORMERS_VERBOSITY: 'error' } }));
+    expect(checks).toMatchObject({ missing_trainer_checks: [], num_rows: 1, has_prompt: true, conversational: [true], extract_prompt_unchanged: [true] });
+    expect(checks.tokenized[0].chosen).toContain('print(total)');
+    expect(checks.tokenized[0].rejected).toContain('print(total * 2)');
     model.verify();
   } finally {
     await model.stop();
