@@ -74,7 +74,8 @@ export async function exportCommand(argv: string[], log: (line: string) => void)
     const text = exportText(clean, format);
     const out = outDir !== undefined ? join(outDir, exportFileName(positionals[0], format)) : values.out;
     // A record gives 0..n preference pairs, one per line (JSON lines hold no raw newline): say how many.
-    const pairs = format === 'preference' ? `${text.split('\n').length - 1} pairs in ` : '';
+    const count = text.split('\n').length - 1;
+    const pairs = format === 'preference' ? `${count} ${count === 1 ? 'pair' : 'pairs'} in ` : '';
     if (out) {
       const temp = `${out}.partial`;
       writeFileSync(temp, text);

@@ -1,6 +1,6 @@
 import { execFile } from 'child_process';
 import { createHash } from 'crypto';
-import { constants, copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, extname, join, resolve } from 'path';
 
@@ -8,18 +8,16 @@ import { version } from '../../package.json';
 import { shapeOutputs } from '../agent/shaping';
 import { TOOL_DEFINITIONS } from '../agent/tools';
 import { findVenvExecutable } from '../notebook/localServer';
-import { attachmentSource } from '../trace/attachments';
 import { DatasetSummary } from '../trace/datasetSummary';
 import { sampleFromNotebook } from '../trace/fromNotebook';
 import { dialogueKey, EXPORT_FORMATS, ExportFormat, isJsonlFormat, projectLines } from '../trace/projections';
-import { writeSample } from '../trace/logFile';
 import { redactionReport, redactionSummary, ReportedRedaction } from '../trace/redaction/report';
 import { scrubSample } from '../trace/scrub';
 import type { ISample } from '../trace/types';
 import { validateSample } from '../trace/validate';
 import { parseOptions, UsageError } from './connect';
 import { countByCause, IVerdictLine, verdictLine } from './harvestVerdicts';
-import { verifyManyLocally, VerifyResult } from './verify';
+import { verifyAll } from './verifyAll';
 
 /** The default `--format`: the canonical record itself, one per line. */
 const RECORD_FORMAT = 'record';
@@ -107,21 +105,6 @@ export function readInput(path: string): ISample {
   return data as ISample;
 }
 
-/** A one-line progress indicator on stderr: redrawn in a terminal, a line every 10% otherwise. */
-function progress(total: number, label: string): (done: number) => void {
-  let lastDecile = -1;
-  return done => {
-    const share = total ? done / total : 1;
-    if (process.stderr.isTTY) {
-      const bar = '#'.repeat(Math.round(share * 30)).padEnd(30, '.');
-      process.stderr.write(`\r${label} [${bar}] ${done}/${total}${done === total ? '\n' : ''}`);
-    } else if (Math.floor(share * 10) > lastDecile) {
-      lastDecile = Math.floor(share * 10);
-      process.stderr.write(`${label} ${done}/${total}\n`);
-    }
-  };
-}
-
 /** Convert a JSONL file to Parquet with pyarrow in the project's Python environment. */
 function jsonlToParquet(jsonl: string, parquet: string): Promise<void> {
   const script = 'import sys, pyarrow.json as j, pyarrow.parquet as p; p.write_table(j.read_json(sys.argv[1]), sys.argv[2])';
@@ -130,76 +113,6 @@ function jsonlToParquet(jsonl: string, parquet: string): Promise<void> {
       error ? reject(new Error(`parquet conversion failed: ${stderr.trim().split('\n').pop()}`)) : resolvePromise()
     )
   );
-}
-
-/**
- * Stage one sample for replay: `folder/record.json` and each of its attachments from `from` (the input's own
- * folder) at `folder/<path>`, hard-linked (the verifier only reads them; a copy when `from` is on another file
- * system); unsafe paths, files whose real path leads out of `from`, `record.json` itself and missing files are
- * skipped (the verifier reports them).
- */
-function stageSample(sample: ISample, from: string, folder: string): string {
-  const file = join(folder, 'record.json');
-  writeSample(file, sample);
-  for (const { path } of sample.task.attachments) {
-    const source = path === 'record.json' ? null : attachmentSource(from, path);
-    if (!source) {
-      continue;
-    }
-    const target = join(folder, path);
-    try {
-      mkdirSync(dirname(target), { recursive: true });
-      try {
-        linkSync(source, target);
-      } catch {
-        copyFileSync(source, target, constants.COPYFILE_FICLONE);
-      }
-    } catch {
-      continue;
-    }
-  }
-  return file;
-}
-
-/**
- * Replay every readable sample in ONE verifier process (`jobs` kernels at a time), from scratch copies (each
- * record in its own folder with its attachments), setting each sample's verification; a record that could not be
- * verified is logged and keeps the one it had.
- */
-async function verifyAll(
-  samples: (ISample | null)[],
-  inputs: string[],
-  scratch: string,
-  options: { timeout: number; jobs: number; verifierArgs: string[] },
-  log: (line: string) => void
-): Promise<Map<number, string>> {
-  const errors = new Map<number, string>();
-  const indices = samples.flatMap((sample, index) => (sample ? [index] : []));
-  const files = indices.map(index => stageSample(samples[index] as ISample, dirname(inputs[index]), join(scratch, String(index))));
-  const tick = progress(indices.length, 'verify');
-  const reported = new Set<number>();
-  const report = (at: number, result: VerifyResult) => {
-    const index = indices[at];
-    reported.add(at);
-    if (result instanceof Error) {
-      log(`aiev harvest: could not verify ${inputs[index]}: ${result.message}`);
-      errors.set(index, result.message);
-    } else {
-      (samples[index] as ISample).verification = result;
-    }
-    tick(reported.size);
-  };
-  try {
-    await verifyManyLocally(files, options.timeout, options.jobs, report, { verifierArgs: options.verifierArgs });
-  } catch (error) {
-    // The verifier itself failed: every record it had not reported is one that could not be verified.
-    for (let at = 0; at < indices.length; at++) {
-      if (!reported.has(at)) {
-        report(at, error as Error);
-      }
-    }
-  }
-  return errors;
 }
 
 /** The verifier's options from harvest's (paths resolved). */
@@ -276,7 +189,12 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
       }
     });
     const unverifiable = values.verify
-      ? await verifyAll(samples, inputs, scratch, { timeout, jobs: concurrency, verifierArgs: verifierArgsOf(values) }, log)
+      ? await verifyAll(
+          samples.map((sample, index) => ({ sample, label: inputs[index], attachmentsFrom: dirname(inputs[index]) })),
+          scratch,
+          { timeout, jobs: concurrency, verifierArgs: verifierArgsOf(values), command: 'aiev harvest' },
+          log
+        )
       : new Map<number, string>();
     const lineOf = new Map<ISample, IVerdictLine>();
     samples.forEach((sample, index) => {
@@ -353,7 +271,7 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
     if (values['redactions-report'] !== undefined) {
       writeFileSync(values['redactions-report'], JSON.stringify(redactionReport(redactions), null, 2) + '\n');
     }
-    const written = format === 'preference' ? `${lines.length} preference pairs from ${kept} samples` : `${lines.length} samples`;
+    const written = format === 'preference' ? `${lines.length} preference ${lines.length === 1 ? 'pair' : 'pairs'} from ${kept} samples` : `${lines.length} samples`;
     log(`aiev harvest: ${written} → ${out} (summary ${summaryPath})`);
     return kept ? 0 : 1;
   } finally {

@@ -67,9 +67,23 @@ export interface IClassroomReport {
   skipped: { path: string; reason: string }[];
 }
 
-/** Every session under `folder` (one sub-folder per student; dot-folders skipped), and the files not usable. */
+/** One session file of a collection: whose, where, the record (from its event log when it has no record yet). */
+export interface ICollectedSession {
+  student: string;
+  path: string;
+  sample: ISample;
+  fromLog: boolean;
+}
+
+/** Every session under `folder` (one sub-folder per student; dot-folders skipped), counted, and the files not usable. */
 export function readCollection(folder: string): { sessions: IClassroomSession[]; skipped: { path: string; reason: string }[] } {
-  const sessions: IClassroomSession[] = [];
+  const { entries, skipped } = readCollectedSessions(folder);
+  return { sessions: entries.map(entry => countSession(entry.student, entry.sample, entry.fromLog)), skipped };
+}
+
+/** Every session file under `folder` with its record, and the files not usable. */
+export function readCollectedSessions(folder: string): { entries: ICollectedSession[]; skipped: { path: string; reason: string }[] } {
+  const entries: ICollectedSession[] = [];
   const skipped: { path: string; reason: string }[] = [];
   for (const student of readdirSync(folder).sort()) {
     const dir = join(folder, student);
@@ -85,13 +99,13 @@ export function readCollection(folder: string): { sessions: IClassroomSession[];
       }
       const path = join(dir, name);
       try {
-        sessions.push(countSession(student, readSession(path, isRecord), !isRecord));
+        entries.push({ student, path, sample: readSession(path, isRecord), fromLog: !isRecord });
       } catch (error) {
         skipped.push({ path, reason: (error as Error).message });
       }
     }
   }
-  return { sessions, skipped };
+  return { entries, skipped };
 }
 
 function readSession(path: string, isRecord: boolean): ISample {

@@ -105,7 +105,7 @@ export class ExportModel {
     return this._error;
   }
 
-  /** Paths saved by the last Save. */
+  /** Paths saved by the last Save (an empty file says why). */
   get saved(): readonly string[] {
     return this._saved;
   }
@@ -165,7 +165,8 @@ export class ExportModel {
       for (const file of files) {
         await contents.save(file.name, { type: 'file', format: 'text', content: file.text });
       }
-      this._saved = files.map(file => file.name);
+      // A session with no rejected edit or execution gives no preference pair: its file is empty, and said so.
+      this._saved = files.map(file => (file.text ? file.name : `${file.name} (empty: no preference pair in this session)`));
     } catch (error) {
       this._error = (error as Error).message;
     }

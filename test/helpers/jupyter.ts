@@ -10,10 +10,10 @@ export interface ITestServer extends ILocalJupyterServer {
 
 /**
  * Start a real `jupyter server` (the project's venv) with the bridge extension loaded; `env` for the server,
- * `extraArgs` for its command line.
+ * `extraArgs` for its command line, `rootDir` the folder it serves (default a new temporary one).
  */
-export async function startTestServer(env?: NodeJS.ProcessEnv, extraArgs?: string[]): Promise<ITestServer> {
-  const server = await startLocalJupyterServer({ env, extraArgs });
+export async function startTestServer(env?: NodeJS.ProcessEnv, extraArgs?: string[], rootDir?: string): Promise<ITestServer> {
+  const server = await startLocalJupyterServer({ env, extraArgs, rootDir });
   return { ...server, settings: settingsFor(server.baseUrl, server.token), stop: server.stop };
 }
 

@@ -5,11 +5,9 @@
  * grows; neither server's routes reach the other's sessions; `aiev report` counts both students.
  */
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-
-import { ContentsManager } from '@jupyterlab/services';
 
 import type { IClassroomReport } from '../../src/report/classroom';
 import { BridgeClient, BridgeResponseError } from '../../src/request';
@@ -31,18 +29,20 @@ async function sidebarSession(server: ITestServer, path: string, question: strin
 
 describe('classroom collection: two students, one collection folder, aiev report', () => {
   let folder: string;
+  let homes: string;
   let model: IScriptedModel;
   const servers: Record<string, ITestServer> = {};
 
   beforeAll(async () => {
     execFileSync(join(ROOT, '.venv', 'bin', 'jlpm'), ['build:cli'], { cwd: ROOT, stdio: 'ignore' });
     folder = mkdtempSync(join(tmpdir(), 'aiev-class-'));
+    homes = mkdtempSync(join(tmpdir(), 'aiev-homes-'));
     // Alice: an error, then its fix, then the answer; a second session on another notebook. Bob: one answer.
     const script: ScriptEntry[] = [
       execute('import math\nprint(math.sqrt(-1))'),
       execute('import cmath\nprint(cmath.sqrt(-1))'),
       answer('1j'),
-      execute('print(sum(range(10)))'),
+      execute("print(sum(int(x) for x in open('nums.txt').read().split()))"),
       answer('45'),
       execute('print(2 ** 10)'),
       answer('1024')
@@ -50,14 +50,17 @@ describe('classroom collection: two students, one collection folder, aiev report
     model = await startScriptedModel(script);
     for (const student of ['alice', 'bob']) {
       const env = { JUPYTERHUB_USER: student, OPENAI_BASE_URL: model.baseUrl, AIEV_MODEL: 'scripted', OPENAI_API_KEY: 'class-key-0123456789' };
-      servers[student] = await startTestServer(env, [`--AievBridge.collection_dir=${folder}`]);
-      await new ContentsManager({ serverSettings: servers[student].settings }).save('week1', { type: 'directory' });
+      mkdirSync(join(homes, student, 'week1'), { recursive: true });
+      servers[student] = await startTestServer(env, [`--AievBridge.collection_dir=${folder}`], join(homes, student));
     }
+    // The file Alice's second session reads, in her notebook's folder.
+    writeFileSync(join(homes, 'alice', 'week1', 'nums.txt'), '0 1 2 3 4 5 6 7 8 9\n');
   }, 120000);
   afterAll(async () => {
     await Promise.all(Object.values(servers).map(server => server.stop()));
     await model?.stop();
     rmSync(folder, { recursive: true, force: true });
+    rmSync(homes, { recursive: true, force: true });
   });
 
   it('saves each student\'s sessions under their name, keeps them apart, and the report counts both', async () => {
@@ -100,7 +103,27 @@ describe('classroom collection: two students, one collection folder, aiev report
     const html = readFileSync(`${out}.html`, 'utf8');
     expect(html).toContain('aria-label="Verdicts per student"');
     expect(html).toContain('<td>bob</td>');
+    // Sessions not replayed count as unverified; --verify replays them (the collection is only read), with the
+    // files they read from each student's notebook folder (--homes); without those files a session fails.
+    expect(report.per_student.map(r => [r.student, r.verdicts.verified, r.verdicts.unverified])).toEqual([['alice', 0, 2], ['bob', 0, 1]]);
+    const before = files('alice').map(name => readFileSync(join(folder, 'alice', name), 'utf8'));
+    const verdicts = (...args: string[]) => {
+      execFileSync(process.execPath, [CLI, 'report', folder, '--verify', '--json', `${out}.json`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const verified: IClassroomReport = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+      return verified.rows.map(r => [r.student, r.notebook, r.verdicts.verified, r.verdicts.failed]);
+    };
+    expect(verdicts('--homes', join(homes, '{student}'))).toEqual([
+      ['alice', 'week1/roots.ipynb', 1, 0],
+      ['alice', 'week1/sums.ipynb', 1, 0],
+      ['bob', 'week1/roots.ipynb', 1, 0]
+    ]);
+    expect(verdicts()).toEqual([
+      ['alice', 'week1/roots.ipynb', 1, 0],
+      ['alice', 'week1/sums.ipynb', 0, 1],
+      ['bob', 'week1/roots.ipynb', 1, 0]
+    ]);
+    expect(files('alice').map(name => readFileSync(join(folder, 'alice', name), 'utf8'))).toEqual(before);
     rmSync(`${out}.html`);
     rmSync(`${out}.json`);
-  }, 240000);
+  }, 300000);
 });

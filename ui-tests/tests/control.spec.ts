@@ -123,8 +123,11 @@ test('Export: Verify replays on the server with the CSV beside the notebook, the
     await expect(view.getByRole('status')).toHaveText('Verdict: verified', { timeout: 90000 });
     await expect(view.getByLabel('Redactions')).toContainText('github');
     await view.getByRole('checkbox', { name: 'trl' }).check();
+    await view.getByRole('checkbox', { name: 'preference' }).check();
     await view.getByRole('button', { name: 'Save next to notebook' }).click();
     await expect(view).toContainText('Saved:');
+    // Nothing was rejected in this session: its preference file is empty, and the view says why.
+    await expect(view).toContainText('preference.jsonl (empty: no preference pair in this session)');
 
     const id = (await recordOf(path)).id.replace(/[^A-Za-z0-9]/g, '').slice(0, 8);
     for (const format of ['openai', 'trl']) {
