@@ -10,6 +10,7 @@ import type { INotebookDriver } from '../notebook/tokens';
 import type { SessionRecorder } from '../trace/recorder';
 import type { IOutcome } from '../trace/types';
 import type { ApprovalGate } from './approvals';
+import type { ICellWrite } from './review';
 import { CellRunner, ICellRun } from './cellRunner';
 import { parseFencedBlocks } from './fenced';
 import { SYSTEM_PROMPTS, SystemPromptId } from './prompts';
@@ -41,6 +42,8 @@ export interface IAgentOptions {
   takeQueued?: () => string[];
   /** Asks the user before code runs (approvals.ts); none: everything runs. */
   approvals?: ApprovalGate;
+  /** Told of every cell the agent adds or changes (cell review, review.ts). */
+  onCellWritten?: (write: ICellWrite) => void;
 }
 
 /** The system prompt id for a tool mode. */
@@ -76,8 +79,10 @@ export class Agent {
       budgetChars: _options.modelBudgetChars ?? 6000,
       provenance: () => this._provenance(),
       approvals: _options.approvals,
-      signal: () => this._signal
+      signal: () => this._signal,
+      onCellWritten: _options.onCellWritten
     });
+    this._tools.restoreSeen(steps);
     this._messages = _options.messages ?? [{ role: 'system', content: SYSTEM_PROMPTS[systemPromptIdFor(_options.toolMode)] }];
   }
 
@@ -207,6 +212,9 @@ export class Agent {
         aiev: { ...this._provenance(), tool: 'fenced', language: block.language, call_id: `block_${this._step}_${index + 1}` }
       })
     }));
+    planned.forEach(({ block, callId, cellId }) =>
+      this._options.onCellWritten?.({ cellId, callId, tool: 'execute_cell', turn: this._turn, before: null, after: block.code })
+    );
     recorder.assistant({
       text: turn.text,
       reasoning: turn.reasoning,

@@ -1,14 +1,15 @@
 /**
  * The user's say over the cells the agent wrote: every cell it added or changed waits for Accept or Reject (per
- * cell, or the whole run's), and the last run can be undone as a whole. What the agent changed is taken from the
- * record as it grows (its calls and their results) against the notebook as it was when the run began. Every
- * decision is a recorded `review` event (`IReviewDetail`), what the `preference` projection pairs are built from.
+ * cell, or the whole run's), and the last run can be undone as a whole. The toolbox reports each cell it writes
+ * (`wrote`, recorded as an `agent_cell` event with the source it replaced), so a continued session takes its review
+ * up again from its record (`restore`). Every decision is a recorded `review` event (`IReviewDetail`), what the
+ * `preference` projection pairs are built from.
  */
 import type * as nbformat from '@jupyterlab/nbformat';
 
 import type { INotebookDriver } from '../notebook/tokens';
 import type { SessionRecorder } from '../trace/recorder';
-import type { IAction, IReviewDetail, IStep } from '../trace/types';
+import type { IReviewDetail, IStep } from '../trace/types';
 
 /** A cell the agent added or changed, waiting for the user's review. */
 export interface IReviewItem {
@@ -30,15 +31,25 @@ export interface IReviewItem {
 /** Accept keeps the agent's cell; Reject puts the previous source back (or removes the added cell). */
 export type ReviewDecision = 'accepted' | 'rejected';
 
+/** A cell the agent just wrote, as the toolbox reports it (recorded as an `agent_cell` event). */
+export interface ICellWrite {
+  cellId: string;
+  callId: string;
+  tool: string;
+  /** The user turn (1-based) of the run. */
+  turn: number;
+  /** The source before this write; null for a cell the agent added. */
+  before: string | null;
+  after: string;
+}
+
 /** The review of one session's cells, and the undo of its last run. */
 export class CellReview {
   constructor(
     private readonly _driver: INotebookDriver,
     private readonly _recorder: SessionRecorder,
     private readonly _onChange: () => void
-  ) {
-    this._turn = _recorder.snapshot().steps.filter(step => step.type === 'user').length;
-  }
+  ) {}
 
   /** The cells waiting for review that the notebook still has, in the order the agent wrote them. */
   get items(): readonly IReviewItem[] {
@@ -51,32 +62,38 @@ export class CellReview {
     return this._beforeRun !== null;
   }
 
-  /** A run begins: the notebook as it is now is what its changes are compared with, and what an undo restores. */
+  /** A run begins: the notebook as it is now is what an undo restores. */
   beginRun(): void {
-    const cells = this._driver.cellsJSON();
-    this._beforeRun = { turn: this._turn + 1, cells };
-    this._sourcesBefore = new Map(cells.map(cell => [String(cell.id), sourceText(cell.source)]));
+    const turn = this._recorder.snapshot().steps.filter(step => step.type === 'user').length + 1;
+    this._beforeRun = { turn, cells: this._driver.cellsJSON() };
   }
 
-  /** Follow the record: user turns, the agent's calls, and the results that wrote cells. */
-  observe(step: IStep): void {
-    if (step.type === 'user') {
-      this._turn++;
-    } else if (step.type === 'assistant') {
-      step.actions.forEach(action => this._calls.set(action.call_id, action));
-      // Fenced blocks are cells before they run.
-      step.actions.filter(a => a.cell_id && a.code !== undefined && a.tool === 'execute_cell').forEach(a => this._wrote(a, a.cell_id!, a.code!));
-    } else if (step.type === 'execution') {
-      const action = this._calls.get(step.call_id);
-      if (action?.tool === 'execute_cell') {
-        this._wrote(action, step.cell_id, step.code);
+  /** The agent wrote a cell: recorded (`agent_cell`, with the source it replaced), and waiting for review. */
+  wrote(write: ICellWrite): void {
+    this._recorder.event('agent_cell', { ...toDetail(write) });
+    this._apply(write);
+    this._onChange();
+  }
+
+  /**
+   * Take up a continued session's review from its record: the cells the agent wrote (`agent_cell`), less those
+   * the user already decided on (`review`) or a run's undo took back (`undo_run`). Nothing is recorded.
+   */
+  restore(steps: readonly IStep[]): void {
+    for (const step of steps) {
+      if (step.type !== 'event') {
+        continue;
       }
-    } else if (step.type === 'tool_result' && !step.is_error && step.cell_id) {
-      const action = this._calls.get(step.call_id);
-      if (action?.tool === 'edit_cell' && action.code !== undefined) {
-        this._wrote(action, step.cell_id, action.code);
+      const detail = step.detail as Record<string, unknown>;
+      if (step.event === 'agent_cell') {
+        this._apply(fromDetail(detail as unknown as IAgentCellDetail));
+      } else if (step.event === 'review') {
+        this._items.delete(String(detail.cell_id));
+      } else if (step.event === 'undo_run') {
+        this._dropFrom(Number(detail.run));
       }
     }
+    this._onChange();
   }
 
   /**
@@ -135,34 +152,47 @@ export class CellReview {
     const cellsAfter = this._driver.cells().length;
     this._driver.restoreCells(before.cells);
     this._beforeRun = null;
-    this.items.filter(item => item.turn >= before.turn).forEach(item => this._items.delete(item.cellId));
+    this._dropFrom(before.turn);
     this._recorder.event('undo_run', { run: before.turn, cells_before: cellsAfter, cells_after: before.cells.length });
     this._onChange();
     return true;
   }
 
-  private _wrote(action: IAction, cellId: string, source: string): void {
-    const known = this._items.get(cellId);
-    const before = this._sourcesBefore.get(cellId);
-    this._items.set(cellId, {
-      cellId,
-      callId: action.call_id,
-      tool: action.tool,
-      turn: known?.turn ?? this._turn,
-      change: known?.change ?? (before === undefined ? 'added' : 'changed'),
-      before: known ? known.before : (before ?? null),
-      after: source
+  private _apply(write: ICellWrite): void {
+    const known = this._items.get(write.cellId);
+    this._items.set(write.cellId, {
+      cellId: write.cellId,
+      callId: write.callId,
+      tool: write.tool,
+      turn: known?.turn ?? write.turn,
+      change: known?.change ?? (write.before === null ? 'added' : 'changed'),
+      before: known ? known.before : write.before,
+      after: write.after
     });
-    this._onChange();
+  }
+
+  private _dropFrom(turn: number): void {
+    this.items.filter(item => item.turn >= turn).forEach(item => this._items.delete(item.cellId));
   }
 
   private readonly _items = new Map<string, IReviewItem>();
-  private readonly _calls = new Map<string, IAction>();
-  private _sourcesBefore = new Map<string, string>();
   private _beforeRun: { turn: number; cells: nbformat.ICell[] } | null = null;
-  private _turn: number;
 }
 
-function sourceText(source: nbformat.MultilineString): string {
-  return Array.isArray(source) ? source.join('') : source;
+/** The detail of an `agent_cell` event. */
+interface IAgentCellDetail {
+  cell_id: string;
+  call_id: string;
+  tool: string;
+  turn: number;
+  before: string | null;
+  after: string;
+}
+
+function toDetail(write: ICellWrite): IAgentCellDetail {
+  return { cell_id: write.cellId, call_id: write.callId, tool: write.tool, turn: write.turn, before: write.before, after: write.after };
+}
+
+function fromDetail(detail: IAgentCellDetail): ICellWrite {
+  return { cellId: detail.cell_id, callId: detail.call_id, tool: detail.tool, turn: detail.turn, before: detail.before, after: detail.after };
 }

@@ -89,10 +89,7 @@ export class AgentSession {
   ) {
     this._approvals = new ApprovalGate(_recorder, _options.approvalMode ?? 'run', () => this._stateChanged.emit());
     this._review = new CellReview(_options.driver, _recorder, () => this._stateChanged.emit());
-    tee.onStep = (step, index) => {
-      this._review.observe(step);
-      this._stepAdded.emit({ step, index });
-    };
+    tee.onStep = (step, index) => this._stepAdded.emit({ step, index });
     this._agent = new Agent({
       client: _options.client,
       driver: _options.driver,
@@ -106,7 +103,8 @@ export class AgentSession {
       onDelta: delta => this._delta.emit(delta),
       messages,
       takeQueued: () => this._takeQueued(),
-      approvals: this._approvals
+      approvals: this._approvals,
+      onCellWritten: write => this._review.wrote(write)
     });
     _options.driver.lost.addEventListener('abort', this._onLost);
   }
@@ -168,6 +166,7 @@ export class AgentSession {
     }
     const session = new AgentSession(options, recorder, tee, environment, conversationOf(recorder.snapshot()));
     session._approvals.restore(recorder.snapshot().steps);
+    session._review.restore(recorder.snapshot().steps);
     return session;
   }
 

@@ -7,9 +7,10 @@
 import type { IModelToolCall } from '../llm/client';
 import { INotebookDriver, UnknownCellError } from '../notebook/tokens';
 import type { SessionRecorder } from '../trace/recorder';
-import type { IAction } from '../trace/types';
+import type { IAction, IStep } from '../trace/types';
 import type { ApprovalGate, IApprovalRequest } from './approvals';
 import { CellRunner, ICellRun } from './cellRunner';
+import type { ICellWrite } from './review';
 import { inspectionText, INSPECT_SNIPPET } from './inspect';
 import { notebookListing } from './results';
 import { actionKindOf, isToolName, TOOL_DEFINITIONS, ToolName } from './tools';
@@ -45,11 +46,27 @@ export interface IToolboxOptions {
   approvals?: ApprovalGate;
   /** The current run's signal (a Stop ends a wait for approval). */
   signal?: () => AbortSignal | undefined;
+  /** Told of every cell the agent adds or changes (cell review). */
+  onCellWritten?: (write: ICellWrite) => void;
 }
 
 /** Runs the model's tool calls on the notebook and records what the model is answered. */
 export class Toolbox {
   constructor(private readonly _options: IToolboxOptions) {}
+
+  /**
+   * What the agent saw of each cell in a continued session's steps (the code it ran, the sources it wrote), so
+   * that a change a person made since is noticed as for a live session.
+   */
+  restoreSeen(steps: readonly IStep[]): void {
+    for (const step of steps) {
+      if (step.type === 'execution') {
+        this._seen.set(step.cell_id, step.code);
+      } else if (step.type === 'event' && step.event === 'agent_cell') {
+        this._seen.set(String(step.detail.cell_id), String(step.detail.after));
+      }
+    }
+  }
 
   /** How a tool call is recorded: parsed arguments (or the raw text when they do not parse), kind, cell. */
   actionOf(call: IModelToolCall): IAction {
@@ -124,8 +141,10 @@ export class Toolbox {
 
   /** Append a cell with `code` and run it (fenced mode's execution requests, and execute_cell). */
   async appendAndRun(callId: string, code: string, metadata: Record<string, unknown>): Promise<{ cellId: string; run: ICellRun }> {
-    const cellId = this._options.driver.appendCodeCell(code, { aiev: { ...this._options.provenance(), ...metadata, call_id: callId } });
+    const provenance = this._options.provenance();
+    const cellId = this._options.driver.appendCodeCell(code, { aiev: { ...provenance, ...metadata, call_id: callId } });
     this._seen.set(cellId, code);
+    this._options.onCellWritten?.({ cellId, callId, tool: 'execute_cell', turn: provenance.turn, before: null, after: code });
     return { cellId, run: await this._options.runner.run(callId, cellId, code) };
   }
 
@@ -168,6 +187,7 @@ export class Toolbox {
         }
         driver.setCellSource(args.cell_id, args.code);
         this._seen.set(args.cell_id, args.code);
+        this._options.onCellWritten?.({ cellId: args.cell_id, callId, tool: name, turn: this._options.provenance().turn, before: source, after: args.code });
         await this._options.runner.saveSoon();
         return this._answer(callId, args.cell_id, `cell_id: ${args.cell_id}\nedited (not run; call run_cell to run it).`);
       }

@@ -114,8 +114,8 @@ export interface IToolResultStep {
  * or kernel gone (`driver_lost`), the model client adapting to its server's dialect (`model_adaptation`), a replay
  * of the final notebook by the verify gate (`verify_gate`), the user's decision on code waiting for approval
  * (`approval`: call, kind, mode, decision, who decided, reason), a change of the approval mode (`approval_mode`),
- * the notebook's cells put back to before a run (`undo_run`) and the user's review of a cell the agent added or
- * changed (`review`, detail `IReviewDetail`).
+ * the notebook's cells put back to before a run (`undo_run`), a cell the agent added or changed with the source it
+ * replaced (`agent_cell`: call, cell, turn, before, after) and the user's review of it (`review`, `IReviewDetail`).
  */
 export interface IEventStep {
   type: 'event';
@@ -136,6 +136,7 @@ export interface IEventStep {
     | 'approval'
     | 'approval_mode'
     | 'undo_run'
+    | 'agent_cell'
     | 'review';
   time: string;
   detail: Record<string, unknown>;

@@ -278,6 +278,8 @@ export class AievModel implements IAievModel {
       ]);
       await this._closeCurrent();
       this._bind(notebook, lines);
+      // Continued at once, so that the cells it left to review are marked and listed again.
+      this._current?.connect();
     });
     this.requestFocus();
   }

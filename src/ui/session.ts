@@ -292,15 +292,24 @@ export class SessionModel {
     this._changed.emit();
   }
 
+  /** Start the agent session now, before any message (a continued session: its cells to review come back at once). */
+  connect(): void {
+    if (this._phase === 'new' && !this._started) {
+      void this._start();
+    }
+  }
+
   private async _start(): Promise<void> {
     this._phase = 'starting';
     this._error = null;
     this._stopRequested = false;
-    this._markRunStart();
+    if (this._waiting.length) {
+      this._markRunStart();
+    }
     this._changed.emit();
     let started: IStartedSession;
     try {
-      started = await this._options.start(this._waiting[0]);
+      started = await this._options.start(this._waiting[0] ?? '');
     } catch (error) {
       this._phase = 'failed';
       this._error = errorText(error, this._options.trans);

@@ -2,7 +2,8 @@
  * Cell review on a real notebook and kernel: the cells the agent added or changed wait for Accept / Reject (per
  * cell and per run); Reject removes an added cell or puts the previous source back, and keeps the user's own
  * version of a cell they had edited (recorded as its replacement); in `ask` mode an edit waits with the source it
- * would replace and is applied only once allowed. Every decision is a `review` event in the record.
+ * would replace and is applied only once allowed. Every decision is a `review` event in the record; a session
+ * continued from its log (a reload) has the same cells waiting for review.
  */
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -12,7 +13,7 @@ import { AgentSession } from '../../src/agent/session';
 import { runSource } from '../../src/agent/source';
 import { ChatClient } from '../../src/llm/client';
 import { HeadlessNotebookDriver } from '../../src/notebook/headless';
-import { fileLogSink, recordFromLogFile } from '../../src/trace/logFile';
+import { fileLogSink, readLogFile, recordFromLogFile } from '../../src/trace/logFile';
 import type { IEventStep, IReviewDetail } from '../../src/trace/types';
 import { validateSample } from '../../src/trace/validate';
 import { withTestServer } from '../helpers/jupyter';
@@ -48,14 +49,14 @@ describe('cell review on a real kernel', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aiev-review-'));
     const log = join(dir, 'events.jsonl');
     const driver = await HeadlessNotebookDriver.open({ settings: server().settings, path: `review-${process.pid}.ipynb`, interruptGraceMs: 5000 });
-    const session = await AgentSession.start({
+    const options = {
       driver,
       client: new ChatClient({ baseURL: model.baseUrl, apiKey: 'k', model: 'scripted', maxRetries: 0 }),
       sink: fileLogSink(log),
       source: runSource({ app: 'jupyterlab-aiev/test', appVersion: '0', model: 'scripted', baseUrl: model.baseUrl, toolMode: 'native', stream: true }),
-      toolMode: 'native',
-      prompt: 'p'
-    });
+      toolMode: 'native' as const
+    };
+    let session = await AgentSession.start({ ...options, prompt: 'p' });
     const sources = () => driver.cells().map(c => c.source);
     const items = () => session.reviewItems.map(i => [i.position, i.change, i.turn, i.before, i.after]);
     try {
@@ -73,6 +74,11 @@ describe('cell review on a real kernel', () => {
         [1, 'changed', 2, 'x = 1', 'x = 10'],
         [3, 'added', 2, null, 'z = 3']
       ]);
+      // A reload: the session continued from its log takes its review up again (the agent_cell events).
+      const pending = items();
+      await session.close();
+      session = await AgentSession.resume(options, readLogFile(log));
+      expect(items()).toEqual(pending);
       const [y, , z] = session.reviewItems.map(i => i.cellId);
       // The user writes their own z, then rejects the agent's: the cell keeps the user's version.
       driver.setCellSource(z, 'z = 30');

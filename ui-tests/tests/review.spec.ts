@@ -128,3 +128,36 @@ test('review: marks in the notebook, diffs, Reject restores, Accept keeps, the u
     await model.stop();
   }
 });
+
+test('after a reload, Continue brings the cells to review back: marked, listed, and Reject still restores', async ({ page, tmpPath }) => {
+  const model = await startModel([call('edit_cell', { cell_id: 'first', code: 'x = 2' }), run('print(x)'), call('final_answer', { answer: 'x is 2.' })]);
+  try {
+    const path = await openNewNotebook(page, tmpPath, 'reloaded.ipynb', 'x = 1');
+    const sidebar = new Sidebar(page);
+    await sidebar.open();
+    await sidebar.ask('Make x 2.');
+    await expect(sidebar.answers.first()).toContainText('x is 2.', { timeout: 60000 });
+    await expect(page.locator('.jp-Notebook .jp-Cell.jp-aiev-agentCell')).toHaveCount(2);
+    await recordOf(path);
+
+    await page.reload({ waitForIsReady: false });
+    await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+    await page.evaluate(p => (window as any).jupyterapp.commands.execute('docmanager:open', { path: p }), path);
+    await expect(page.locator('.jp-NotebookPanel:visible')).toHaveCount(1);
+    await sidebar.open();
+    await expect(page.locator('.jp-Notebook .jp-Cell.jp-aiev-agentCell')).toHaveCount(0);
+    await sidebar.root.locator('.jp-aiev-History-item').getByRole('button', { name: 'Continue' }).click();
+
+    const review = sidebar.root.getByRole('region', { name: 'Review', exact: true });
+    await expect(review.getByRole('group', { name: 'Run 1', exact: true })).toContainText('Run 1: 2 cells to review', { timeout: 60000 });
+    await expect(page.locator('.jp-Notebook .jp-Cell.jp-aiev-agentCell')).toHaveCount(2);
+    await review.getByRole('group', { name: 'Cell 1, changed', exact: true }).getByRole('button', { name: 'Reject', exact: true }).click();
+    expect(await cellSource(page, 0)).toBe('x = 1');
+    await review.getByRole('button', { name: 'Accept all', exact: true }).click();
+    await expect(review).toHaveCount(0);
+    await expect(page.locator('.jp-Notebook .jp-Cell.jp-aiev-agentCell')).toHaveCount(0);
+    model.verify();
+  } finally {
+    await model.stop();
+  }
+});
