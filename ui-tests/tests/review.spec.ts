@@ -153,6 +153,12 @@ test('after a reload, Continue brings the cells to review back: marked, listed, 
     await expect(page.locator('.jp-Notebook .jp-Cell.jp-aiev-agentCell')).toHaveCount(2);
     await review.getByRole('group', { name: 'Cell 1, changed', exact: true }).getByRole('button', { name: 'Reject', exact: true }).click();
     expect(await cellSource(page, 0)).toBe('x = 1');
+    // The rejection is one step of the notebook's own undo history: Undo brings the agent's source back, Redo not.
+    const notebookCommand = (id: string) => page.evaluate(command => (window as any).jupyterapp.commands.execute(command), id);
+    await notebookCommand('notebook:undo');
+    await expect.poll(() => cellSource(page, 0)).toBe('x = 2');
+    await notebookCommand('notebook:redo');
+    await expect.poll(() => cellSource(page, 0)).toBe('x = 1');
     await review.getByRole('button', { name: 'Accept all', exact: true }).click();
     await expect(review).toHaveCount(0);
     await expect(page.locator('.jp-Notebook .jp-Cell.jp-aiev-agentCell')).toHaveCount(0);
