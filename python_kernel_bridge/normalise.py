@@ -59,6 +59,9 @@ _WARNING = re.compile(
     re.M,
 )
 _FIGURE_SIZE = re.compile(r"<Figure size \d+(?:\.\d+)?x\d+(?:\.\d+)? with (\d+) Axes>")
+#: matplotlib's repr of an Axes, by version: ``<matplotlib.axes._subplots.AxesSubplot at 0x…>`` (< 3.3),
+#: ``<AxesSubplot:xlabel='x'>`` (3.3–3.6), ``<Axes: xlabel='x'>`` (3.7+).
+_AXES_REPR = re.compile(r"<matplotlib\.axes\._subplots\.AxesSubplot at 0x[0-9a-fA-F…]+>|<(?:AxesSubplot|Axes):[^<>\n]*>")
 _FILE_MAGIC = re.compile(r"^(?:Overwriting|Writing) (?=\S)", re.M)
 #: A number in compared text: an optional sign, digits with a decimal point and/or an exponent (integers are exact).
 _FLOAT = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+")
@@ -147,8 +150,10 @@ def rename_html_ids(html: str) -> str:
 
 def mask_figure_sizes(text: str) -> str:
     """matplotlib's ``<Figure size 432x288 with 1 Axes>`` → ``<Figure with 1 Axes>``: the default size changed
-    across versions (and with rcParams); the number of axes is what the figure holds."""
-    return _FIGURE_SIZE.sub(r"<Figure with \1 Axes>", text)
+    across versions (and with rcParams); the number of axes is what the figure holds. An Axes' repr (what a pandas
+    ``.plot()`` cell shows), which every few versions writes differently, → ``<Axes>``; the plot is compared as an
+    image."""
+    return _AXES_REPR.sub("<Axes>", _FIGURE_SIZE.sub(r"<Figure with \1 Axes>", text))
 
 
 def mask_file_magic(text: str) -> str:

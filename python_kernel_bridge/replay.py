@@ -139,8 +139,19 @@ async def _run_cell(client: NotebookClient, index: int, replies: dict[int, dict[
         return CellRun(index, OK, outputs)
     if reply.get("status") == "ok":
         return CellRun(index, OK, outputs)
-    error = {"ename": str(reply.get("ename", reply.get("status", "error"))), "evalue": str(reply.get("evalue", ""))}
-    return CellRun(index, ERROR, outputs, error)
+    return CellRun(index, ERROR, outputs, _reply_error(reply, outputs))
+
+
+def _reply_error(reply: dict[str, Any], outputs: list[dict[str, Any]]) -> dict[str, str]:
+    """The error of a failed cell: its ``error`` output's when it has one (a failure while IPython formatted the
+    result, e.g. a plotting library's renderer, comes back in the reply as ``NoneType: None``), else the reply's."""
+    shown = [output for output in outputs if output.get("output_type") == "error"]
+    if shown:
+        return {"ename": str(shown[-1].get("ename", "error")), "evalue": str(shown[-1].get("evalue", ""))}
+    ename, evalue = reply.get("ename"), reply.get("evalue")
+    if ename in (None, "NoneType") and evalue in (None, "None"):
+        return {"ename": "error", "evalue": "the kernel reported a failure without an exception; see the cell's output"}
+    return {"ename": str(ename if ename is not None else reply.get("status", "error")), "evalue": str(evalue or "")}
 
 
 def _stops(run: CellRun) -> bool:

@@ -1,6 +1,6 @@
 """The replay verifier: a sample's final notebook, re-run in a fresh kernel, compared with what the session recorded.
 
-Verdict (criteria ``0.3``, "Verified means" in the sample-format design note), first rule that applies:
+Verdict (criteria ``0.4``, "Verified means" in the sample-format design note), first rule that applies:
 
 - ``unverified``: no notebook, or no code cell with source (nothing to replay);
 - ``failed``: a task setup source (``task.setup``, run first) or a cell raised, timed out or killed the kernel
@@ -17,6 +17,10 @@ whose execution step says ``truncated``); ``none`` = not compared (blank cells, 
 never ran, ``metadata.aiev.setup``, which match when they run cleanly and say ``setup``; timed-out or skipped
 cells, which do not). ``replay.compared`` counts the cells by what was compared (``compared_counts``): a sample
 ``verified`` with no cell compared by text or image is verified by status only, and says so.
+
+Criteria ``0.4`` (was ``0.3``): matplotlib's Axes repr (``<Axes: …>``, ``<AxesSubplot:…>``, ``<…AxesSubplot at 0x…>``)
+read as ``<Axes>``; a cell that failed while IPython formatted its result (the kernel's reply says ``NoneType``) is
+named by its error output. Found harvesting jupytext's test notebooks with their outputs.
 
 Criteria ``0.3`` (was ``0.2``): cells a notebook never ran are replayed as setup; profiler magics by status; a
 warning's later message lines dropped with it; ``%%file``'s ``Overwriting`` read as ``Writing``; matplotlib's
@@ -69,7 +73,7 @@ from .compare import (  # noqa: F401 - re-exported: the verifier's comparison AP
 from .normalise import joined, redact_values
 from .replay import OK, SKIPPED, CellRun, ReplayRun, replay_notebook
 
-CRITERIA_VERSION = "0.3"
+CRITERIA_VERSION = "0.4"
 RUNNER = "nbclient"
 DEFAULT_KERNEL = "python3"
 

@@ -57,7 +57,7 @@ def test_a_clean_session_verifies(good_recorded):
     assert all(c == {"cell_id": c["cell_id"], "content": c["content"], **clean} for c in replay["cells"])
     assert [c["content"] for c in replay["cells"]][:3] == [[], ["text"], ["text"]]  # x = 21 prints nothing
     assert replay["compared"] == {"text": len(GOOD) - 1, "image": 0, "status": 0, "setup": 0, "none": 0}
-    assert block["tests"] is None and block["criteria_version"] == "0.3"
+    assert block["tests"] is None and block["criteria_version"] == "0.4"
     assert block["interactive"] == sample["verification"]["interactive"]
     assert sample == before  # the input is not modified
     validate(dict(sample, verification=block))  # the block fits the record's schema
@@ -202,7 +202,7 @@ def test_no_notebook_or_no_code_is_unverified(good_recorded):
     markdown_only = copy.deepcopy(sample)
     markdown_only["notebook"]["cells"] = [{"cell_type": "markdown", "id": "m", "source": "# hi", "metadata": {}}]
     block = verify_sample(markdown_only)
-    assert block == {**block, "replay": None, "tests": None, "verdict": "unverified", "criteria_version": "0.3"}
+    assert block == {**block, "replay": None, "tests": None, "verdict": "unverified", "criteria_version": "0.4"}
 
 
 def test_plain_notebook_without_aiev_metadata(tmp_path):

@@ -53,6 +53,20 @@ def test_figure_size_text_is_not_compared_but_the_axes_are(tmp_path):
     assert "<Figure with 2 Axes>" in canonical(PLOT + "plt.subplots(1, 2)[0]", tmp_path)
 
 
+def test_an_axes_repr_compares_across_matplotlib_versions(tmp_path):
+    # What this matplotlib prints for a pandas-style plot cell, and what older versions printed for the same cell
+    # (a real notebook recorded with matplotlib < 3.3 said the first of them).
+    now = record_session([PLOT + "ax = plt.gca()\nax.set_xlabel('x')\nax"], tmp_path)[0]["outputs"]
+    assert now[0]["data"]["text/plain"] == "<Axes: xlabel='x'>"
+    for old in ("<matplotlib.axes._subplots.AxesSubplot at 0x7f3a2c1b5e10>", "<AxesSubplot:xlabel='x'>"):
+        recorded = copy.deepcopy(now)
+        recorded[0]["data"]["text/plain"] = old
+        assert canonical_outputs(recorded) == canonical_outputs(now)
+    other = copy.deepcopy(now)
+    other[0]["data"]["text/plain"] = "<matplotlib.lines.Line2D at 0x7f3a2c1b5e10>"
+    assert canonical_outputs(other) != canonical_outputs(now)
+
+
 def test_float_noise_matches_and_real_differences_do_not(tmp_path):
     noisy, exact, pandas_a, pandas_b = record_session(
         [
@@ -115,3 +129,18 @@ def test_images_are_compared_perceptually(tmp_path):
     assert diverged["verdict"] == "diverged"
     cell = diverged["replay"]["cells"][0]
     assert cell["images"]["match"] is False and "of the ink changed" in cell["diff"]
+
+
+def test_a_failure_while_ipython_formats_a_result_is_named_by_its_exception(tmp_path):
+    # A plotting library's renderer failing in IPython's display formatter (plotly without nbformat, as found in a
+    # real notebook): the kernel's reply says only "NoneType: None"; the exception is in the cell's error output.
+    source = (
+        "class Chart:\n    def _repr_mimebundle_(self, include=None, exclude=None):\n"
+        "        raise ValueError('Mime type rendering requires nbformat>=4.2.0 but it is not installed')\nChart()"
+    )
+    recorded = record_session(["print('fine')"], tmp_path)
+    sample = make_sample([source], recorded)
+    block = verify_sample(sample, timeout=60, cwd=str(tmp_path))
+    cell = block["replay"]["cells"][0]
+    assert (cell["status"], cell["error"]["ename"]) == ("error", "ValueError")
+    assert cell["error"]["evalue"] == "Mime type rendering requires nbformat>=4.2.0 but it is not installed"

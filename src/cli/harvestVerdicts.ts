@@ -61,7 +61,9 @@ export interface IVerdictLine {
 
 const NETWORK = /ConnectionError|URLError|HTTPError|gaierror|ConnectTimeout|ReadTimeout|SSLError|MaxRetryError|NewConnectionError|RemoteDisconnected/;
 const NETWORK_TEXT = /Name or service not known|Temporary failure in name resolution|Network is unreachable|Connection refused|nodename nor servname/i;
-const API_TEXT = /has no attribute|cannot import name|unexpected keyword argument|got an unexpected|is not a valid package style|is deprecated and (?:was|has been) removed|no longer supported|removed in/i;
+/** A library saying another one it needs is missing (plotly: "Mime type rendering requires nbformat>=4.2.0 but it is not installed"). */
+const MISSING_TEXT = /requires \S+ but (?:it )?is not installed|is required but (?:it )?is not installed|please install (?:the )?[\w.-]+ (?:package|module)/i;
+const API_TEXT = /has no attribute|cannot import name|unexpected keyword argument|got an unexpected|missing \d+ required (?:positional|keyword-only) argument|is not a valid package style|is deprecated and (?:was|has been) removed|no longer supported|removed in/i;
 
 /** The cause of a replay error (module doc). */
 export function causeOfError(error: IReplayedError, status = 'error'): Cause {
@@ -76,7 +78,7 @@ export function causeOfError(error: IReplayedError, status = 'error'): Cause {
   if (NETWORK.test(ename) || NETWORK_TEXT.test(text)) {
     return 'network';
   }
-  if (ename === 'ModuleNotFoundError' || (ename === 'ImportError' && /No module named/.test(text))) {
+  if (ename === 'ModuleNotFoundError' || (ename === 'ImportError' && /No module named/.test(text)) || MISSING_TEXT.test(error.evalue ?? '')) {
     return 'missing package';
   }
   if (ename === 'FileNotFoundError' || /No such file or directory/.test(error.evalue ?? '')) {

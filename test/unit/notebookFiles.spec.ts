@@ -44,9 +44,11 @@ describe('paths a notebook builds from literals', () => {
 describe('why a replay failed', () => {
   it.each([
     [{ ename: 'ModuleNotFoundError', evalue: "No module named 'helpers'" }, 'missing package'],
+    [{ ename: 'ValueError', evalue: 'Mime type rendering requires nbformat>=4.2.0 but it is not installed' }, 'missing package'],
     [{ ename: 'FileNotFoundError', evalue: "[Errno 2] No such file or directory: 'data.csv'" }, 'missing file'],
     [{ ename: 'OSError', evalue: "'seaborn-whitegrid' is not a valid package style, path of style file, URL of style file" }, 'API change'],
     [{ ename: 'AttributeError', evalue: "'DataFrame' object has no attribute 'append'" }, 'API change'],
+    [{ ename: 'TypeError', evalue: "load() missing 1 required positional argument: 'Loader'" }, 'API change'],
     [{ ename: 'ImportError', evalue: "cannot import name 'LegacyVersion' from 'packaging.version'" }, 'API change'],
     [{ ename: 'URLError', evalue: '<urlopen error [Errno -3] Temporary failure in name resolution>' }, 'network'],
     [{ ename: 'NameError', evalue: "name 'np' is not defined" }, 'error in the notebook'],
