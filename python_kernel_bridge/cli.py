@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import platform
 import stat
 import sys
 import tempfile
@@ -221,15 +222,22 @@ _building = asyncio.Lock()
 async def _recorded_environment(sample: Mapping[str, Any], python: str | None) -> tuple[str, dict[str, Any]] | None:
     """``(kernel, description)`` of the venv pinned to the sample's recorded packages (one build at a time, off the
     loop), or None when it records none."""
-    from .replay_env import prepare_packages, recorded_requirements
+    from .replay_env import find_python, prepare_packages, recorded_requirements
 
     lines = recorded_requirements(dict(sample))
     if not lines:
         return None
+    recorded_python = (sample.get("environment") or {}).get("python") or None
     async with _building:
+        if python is None and recorded_python and not _same_minor(recorded_python, platform.python_version()):
+            python = await asyncio.to_thread(find_python, recorded_python)
         described = await asyncio.to_thread(prepare_packages, lines, python, "recorded")
-    described["recorded_python"] = (sample.get("environment") or {}).get("python") or None
+    described["recorded_python"] = recorded_python
     return described["kernel_name"], described
+
+
+def _same_minor(a: str, b: str) -> bool:
+    return a.split(".")[:2] == b.split(".")[:2]
 
 
 def _json_stream() -> TextIO:

@@ -4,8 +4,9 @@
 - ``kernel``: an installed kernel the user names (``--kernel NAME``), used as it is;
 - ``python``: an interpreter the user names (``--python PATH``, with ipykernel installed), registered as a kernel;
 - ``recorded``: the packages the sample's own ``environment`` names (``--recorded-env``: what an agent's session
-  had installed, or the versions a harvested notebook printed), pinned, built and cached like ``requirements``
-  (on this interpreter: the recorded Python version is said, not installed);
+  had installed, or the versions a harvested notebook printed), pinned, built and cached like ``requirements``, on
+  an interpreter of the recorded Python version when this machine has one (``find_python``: uv finds it on PATH
+  or among its own, never downloads one), else on this interpreter, the recorded version said beside it;
 - ``requirements``: a requirements file (``--requirements FILE``, with ``--python PATH`` for its interpreter): a venv
   built with uv (``uv venv`` + ``uv pip install -r FILE ipykernel``), cached under ``cache_root()`` by the sha256
   of the requirement lines and the interpreter, so the second harvest of a folder builds nothing.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -119,6 +121,20 @@ def _build(folder: str, lines: list[str], python: str) -> None:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def find_python(version: str) -> str | None:
+    """An installed interpreter of ``version``'s major.minor (``uv python find``, downloads off), or None."""
+    wanted = ".".join(version.split(".")[:2])
+    if not re.fullmatch(r"\d+\.\d+", wanted):
+        return None
+    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
+    try:
+        done = subprocess.run([_uv(), "python", "find", wanted], capture_output=True, text=True, timeout=60, env=env)
+    except (OSError, subprocess.TimeoutExpired, EnvironmentError_):
+        return None
+    found = done.stdout.strip().splitlines()
+    return found[-1] if done.returncode == 0 and found else None
 
 
 def prepare(requirements: str | None = None, python: str | None = None, kernel: str | None = None) -> dict[str, Any]:
