@@ -17,6 +17,7 @@ import type { ISample } from '../trace/types';
 import { validateSample } from '../trace/validate';
 import { parseOptions, UsageError } from './connect';
 import { countByCause, IVerdictLine, verdictLine } from './harvestVerdicts';
+import { REPLAY_OPTIONS, REPLAY_USAGE, verifierArgsOf } from './verify';
 import { verifyAll } from './verifyAll';
 
 /** The default `--format`: the canonical record itself, one per line. */
@@ -35,13 +36,7 @@ run (no execution count) replay as setup.
   --verify             replay every sample in a fresh kernel first (notebooks need it to be more than unverified);
                        one Python verifier process replays them all, each with its attachments (the files
                        its code reads) copied from its input's folder
-  --requirements FILE  replay in a venv with these packages (built with uv, cached by the hash of the package
-                       set); --python PATH: that interpreter for it, or alone the interpreter to replay with
-  --recorded-env       replay each sample whose environment names package versions (an agent's session, the
-                       versions a notebook printed) in a cached venv pinned to them
-  --kernel NAME        replay on this installed kernel instead
-  --float-tolerance R  relative tolerance of floats in compared text (verifier default)
-  --image-tolerance F  share of an image's ink that may change (verifier default)
+${REPLAY_USAGE}
   --concurrency N      replays (kernels) at once (default 2)
   --timeout SECONDS    per-cell replay timeout (default 120)
   --verified-only      keep only samples whose verdict is verified
@@ -115,19 +110,6 @@ function jsonlToParquet(jsonl: string, parquet: string): Promise<void> {
   );
 }
 
-/** The verifier's options from harvest's (paths resolved). */
-function verifierArgsOf(values: Record<string, string | boolean | undefined>): string[] {
-  const args: string[] = [];
-  for (const name of ['requirements', 'python', 'kernel', 'float-tolerance', 'image-tolerance', 'recorded-env']) {
-    const value = values[name];
-    if (value === true) {
-      args.push(`--${name}`);
-    } else if (typeof value === 'string') {
-      args.push(`--${name}`, ['requirements', 'python'].includes(name) && value.includes('/') ? resolve(value) : value);
-    }
-  }
-  return args;
-}
 
 /** `aiev harvest`: returns the exit status. */
 export async function harvestCommand(argv: string[], log: (line: string) => void): Promise<number> {
@@ -141,12 +123,7 @@ export async function harvestCommand(argv: string[], log: (line: string) => void
       dedupe: { type: 'boolean' },
       'min-steps': { type: 'string' },
       'redactions-report': { type: 'string' },
-      requirements: { type: 'string' },
-      python: { type: 'string' },
-      kernel: { type: 'string' },
-      'recorded-env': { type: 'boolean' },
-      'float-tolerance': { type: 'string' },
-      'image-tolerance': { type: 'string' }
+      ...REPLAY_OPTIONS
     }, true);
   const { values, positionals } = parsed;
   const format = (values.format ?? RECORD_FORMAT) as ExportFormat | typeof RECORD_FORMAT;

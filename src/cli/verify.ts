@@ -9,7 +9,42 @@ import { writeSample } from '../trace/logFile';
 import type { ISample, IVerification } from '../trace/types';
 import { connect, describeResponse, parseOptions, UsageError } from './connect';
 
+/** The replay's environment and tolerances, as `aiev harvest` and `aiev verify` take them (`parseOptions` spec). */
+export const REPLAY_OPTIONS = {
+  requirements: { type: 'string' },
+  python: { type: 'string' },
+  kernel: { type: 'string' },
+  'recorded-env': { type: 'boolean' },
+  'float-tolerance': { type: 'string' },
+  'image-tolerance': { type: 'string' }
+} as const;
+
+/** Their usage lines. */
+export const REPLAY_USAGE = `  --requirements FILE  replay in a venv with these packages (built with uv, cached by the hash of the package
+                       set); --python PATH: that interpreter for it, or alone the interpreter to replay with
+  --recorded-env       replay each sample whose environment names package versions (an agent's session, the
+                       versions a notebook printed) in a cached venv pinned to them
+  --kernel NAME        replay on this installed kernel instead
+  --float-tolerance R  relative tolerance of floats in compared text (verifier default)
+  --image-tolerance F  share of an image's ink that may change (verifier default)`;
+
+/** The verifier's command-line arguments for those options (paths resolved). */
+export function verifierArgsOf(values: Record<string, string | boolean | undefined>): string[] {
+  const args: string[] = [];
+  for (const name of ['requirements', 'python', 'kernel', 'float-tolerance', 'image-tolerance', 'recorded-env']) {
+    const value = values[name];
+    if (value === true) {
+      args.push(`--${name}`);
+    } else if (typeof value === 'string') {
+      args.push(`--${name}`, ['requirements', 'python'].includes(name) && value.includes('/') ? resolve(value) : value);
+    }
+  }
+  return args;
+}
+
 export const VERIFY_USAGE = `Usage: aiev verify FILE.json [--attachments-dir DIR | --server-url URL --token TOKEN] [--timeout SECONDS]
+                            [--requirements FILE | --recorded-env] [--python PATH] [--kernel NAME]
+                            [--float-tolerance R] [--image-tolerance F]
 
 Replays the record's final notebook top to bottom in a fresh kernel, compares outputs with the recorded ones
 after normalisation, runs the task's tests, and writes the verification block (verdict verified, diverged,
@@ -17,7 +52,11 @@ failed or unverified) back into FILE.json. Without --server-url it runs the veri
 environment; with it, the server's /aiev/verify route (the server needs jupyterlab-aiev installed).
 
 The task's attachments (the files its code reads, task.attachments) are copied into the fresh folder when their
-sha256 matches: from FILE.json's own folder, or from --attachments-dir DIR (the server route copies none).
+sha256 matches: from FILE.json's own folder, or from --attachments-dir DIR (the server route: from the folder of
+the session's notebook on the server).
+
+Without --server-url (the server's route replays in its own environment):
+${REPLAY_USAGE}
 
 Exit status: 0 verified, 1 not verified, 2 bad usage or unreadable input.`;
 
@@ -241,7 +280,8 @@ export async function verifyCommand(argv: string[], log: (line: string) => void)
       'server-url': { type: 'string' },
       token: { type: 'string' },
       timeout: { type: 'string' },
-      'attachments-dir': { type: 'string' }
+      'attachments-dir': { type: 'string' },
+      ...REPLAY_OPTIONS
     }, true);
   const [path, ...extra] = parsed.positionals;
   if (!path || extra.length) {
@@ -253,10 +293,14 @@ export async function verifyCommand(argv: string[], log: (line: string) => void)
   }
   const attachmentsDir = parsed.values['attachments-dir'] && resolve(parsed.values['attachments-dir']);
   if (attachmentsDir !== undefined && parsed.values['server-url']) {
-    throw new UsageError('--attachments-dir works only without --server-url (the server route copies no attachments)');
+    throw new UsageError("--attachments-dir works only without --server-url (the server route takes them from the notebook's folder)");
   }
   if (attachmentsDir !== undefined && !statSync(attachmentsDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--attachments-dir ${parsed.values['attachments-dir']}: not a folder`);
+  }
+  const verifierArgs = verifierArgsOf(parsed.values);
+  if (verifierArgs.length && parsed.values['server-url']) {
+    throw new UsageError('the replay environment and tolerance options work only without --server-url');
   }
   let sample: ISample;
   try {
@@ -274,7 +318,7 @@ export async function verifyCommand(argv: string[], log: (line: string) => void)
     }
     writeSample(path, { ...sample, verification });
   } else {
-    verification = await verifyLocally(path, timeout, { attachmentsDir });
+    verification = await verifyLocally(path, timeout, { attachmentsDir, verifierArgs });
   }
   log(`aiev verify: ${verification.verdict} (${path})`);
   return verification.verdict === 'verified' ? 0 : 1;

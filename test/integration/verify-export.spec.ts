@@ -53,6 +53,15 @@ describe('aiev verify and aiev export on records of real runs', () => {
     expect(read(random).verification.verdict).toBe('diverged');
   });
 
+  it('verify takes the replay options harvest takes: --kernel replays there and says so; not with --server-url', async () => {
+    const copy = join(dir, 'kernel.json');
+    writeSample(copy, read(good));
+    expect(await verifyCommand([copy, '--kernel', 'python3', '--float-tolerance', '1e-9'], () => undefined)).toBe(0);
+    expect((read(copy).verification.replay as any).environment).toEqual({ kind: 'kernel', kernel_name: 'python3' });
+    const remote = verifyCommand([copy, '--kernel', 'python3', '--server-url', server().baseUrl], () => undefined);
+    await expect(remote).rejects.toThrow('the replay environment and tolerance options work only without --server-url');
+  });
+
   it("verify through the server's /aiev/verify route gives the same verdict", async () => {
     const copy = join(dir, 'remote.json');
     writeSample(copy, { ...read(random), verification: { ...read(random).verification, verdict: 'unverified', replay: null } });
