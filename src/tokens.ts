@@ -123,8 +123,10 @@ export interface IAgentSessionHandle {
   undoLastRun(): Promise<boolean>;
   /** Restart the kernel for the user (the session goes on). */
   restartKernel(): Promise<void>;
-  /** The cells the agent added or changed, waiting for Accept or Reject. */
+  /** The cells the agent added or changed, waiting for Accept or Reject (with their positions). */
   readonly reviewItems: readonly IReviewItem[];
+  /** The same without positions: cheap, for the notebook's marks. */
+  readonly pendingReview: readonly IReviewItem[];
   /** Accept or reject one cell, or all of one run's (`turn`). */
   review(target: { cellId: string } | { turn: number }, decision: ReviewDecision): Promise<void>;
   record(): ISample;

@@ -57,6 +57,11 @@ export class CellReview {
     return [...this._items.values()].filter(item => positions.has(item.cellId)).map(item => ({ ...item, position: positions.get(item.cellId)! }));
   }
 
+  /** The same without positions, for the notebook's marks (no look at the notebook: cheap while a run streams). */
+  get pending(): readonly IReviewItem[] {
+    return [...this._items.values()];
+  }
+
   /** Whether `undoLastRun` has something to put back. */
   get canUndo(): boolean {
     return this._beforeRun !== null;

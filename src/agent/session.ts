@@ -224,6 +224,11 @@ export class AgentSession {
     return this._options.driver.lost.aborted ? [] : this._review.items;
   }
 
+  /** The same without their positions in the notebook (for its marks, asked on every change). */
+  get pendingReview(): readonly IReviewItem[] {
+    return this._review.pending;
+  }
+
   /**
    * Accept or reject a cell the agent wrote (`turn` instead of a cell id: all of that run's cells), recorded as
    * `review` events; the notebook and the record are saved. Nothing happens while a run goes.

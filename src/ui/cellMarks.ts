@@ -23,8 +23,13 @@ export class CellMarks {
     _panel.content.model?.cells.changed.connect(this._apply, this);
   }
 
-  /** Mark exactly these cells (every other mark is removed). */
+  /** Mark exactly these cells (every other mark is removed); nothing to do when they are the marks already set. */
   set(marks: readonly ICellMark[]): void {
+    const key = JSON.stringify(marks);
+    if (key === this._key) {
+      return;
+    }
+    this._key = key;
     this._marks = new Map(marks.map(mark => [mark.cellId, mark]));
     this._apply();
   }
@@ -63,4 +68,5 @@ export class CellMarks {
   }
 
   private _marks = new Map<string, ICellMark>();
+  private _key = '[]';
 }

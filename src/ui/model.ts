@@ -372,7 +372,7 @@ export class AievModel implements IAievModel {
       void this.refreshHistory();
     }
     this._wasBusy = session.busy;
-    this._notebook?.markCells(reviewMarks(session.reviewItems, session.id ?? '', this._resolved().model, this._options.trans));
+    this._notebook?.markCells(reviewMarks(session.pendingReview, session.id ?? '', this._resolved().model, this._options.trans));
     this._changed.emit();
   }
 

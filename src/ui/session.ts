@@ -223,6 +223,11 @@ export class SessionModel {
     return this._started?.session.reviewItems ?? [];
   }
 
+  /** The same without positions in the notebook: for its marks, cheap enough for every change. */
+  get pendingReview(): readonly IReviewItem[] {
+    return this._started?.session.pendingReview ?? [];
+  }
+
   /** Accept or reject one cell the agent wrote, or all of one run's. */
   review(target: { cellId: string } | { turn: number }, decision: ReviewDecision): Promise<void> {
     return this._started?.session.review(target, decision) ?? Promise.resolve();
