@@ -345,13 +345,15 @@ export class AgentSession {
     }
     const controller = new AbortController();
     this._controller = controller;
-    const run = this._runTurn(text, anySignal([controller.signal, lost]));
+    const signal = anySignal([controller.signal, lost]);
+    const run = this._runTurn(text, signal.signal);
     this._running = run;
     this._stateChanged.emit();
     let outcome: IOutcome;
     try {
       outcome = await run;
     } finally {
+      signal.dispose();
       this._running = null;
       this._controller = null;
     }
@@ -481,15 +483,21 @@ export class AgentSession {
   private readonly _stateChanged = new Signal<this, void>(this);
 }
 
-/** A signal aborted when any of `signals` is (`AbortSignal.any`, which some environments lack). */
-function anySignal(signals: AbortSignal[]): AbortSignal {
+/**
+ * A signal aborted when any of `signals` is (`AbortSignal.any`, which some environments lack); `dispose` takes its
+ * listeners off them (the driver's `lost` outlives every turn: one listener left per turn would pile up).
+ */
+function anySignal(signals: AbortSignal[]): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
+  const listening: [AbortSignal, () => void][] = [];
   for (const signal of signals) {
     if (signal.aborted) {
       controller.abort(signal.reason);
       break;
     }
-    signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    const onAbort = () => controller.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    listening.push([signal, onAbort]);
   }
-  return controller.signal;
+  return { signal: controller.signal, dispose: () => listening.forEach(([signal, onAbort]) => signal.removeEventListener('abort', onAbort)) };
 }

@@ -4,6 +4,7 @@
  * log (also a log cut in the middle of a turn), the kernel's secrets, inspect_variables, and cells a person edited.
  */
 import { execFileSync, spawnSync } from 'child_process';
+import { getEventListeners } from 'events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -99,6 +100,19 @@ describe('AgentSession on a real kernel', () => {
         { session: record.id, turn: 2, step: 3, model: 'scripted', tool: 'execute_cell', call_id: expect.any(String) }
       ]);
       expect(record.notebook?.cells.map(c => c.source)).toEqual(['x = 6 * 7\nprint(x)', 'print(x + 1)']);
+    } finally {
+      await run.close();
+    }
+  });
+
+  it('leaves no listener on its driver after a turn (a long session does not pile them up)', async () => {
+    const run = await openSession(server(), Array.from({ length: 12 }, (_, i) => answer(String(i))), 'p');
+    try {
+      const before = getEventListeners(run.driver.lost, 'abort').length;
+      for (let i = 0; i < 12; i++) {
+        expect(await run.session.send(`turn ${i}`)).toEqual({ reason: 'final_answer', answer: String(i) });
+      }
+      expect(getEventListeners(run.driver.lost, 'abort').length).toBe(before);
     } finally {
       await run.close();
     }
