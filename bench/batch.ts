@@ -35,8 +35,15 @@ import { fmt, IBenchContext, IBenchModule, IModuleResult, IRow, JUPYTER, nowMs, 
 const CONCURRENCY = [1, 2, 4, 8];
 /** Rounds; rollouts per concurrency level and round, and kernel starts per level and round of the floor. */
 const ROUNDS = 2;
-const ROLLOUTS = 8;
-const STARTS = 8;
+const PER_LEVEL_MIN = 8;
+/**
+ * Rollouts (and the floor's kernel starts) per concurrency level and round: at least 3 per slot, so the figure is
+ * the steady state a real batch (hundreds of rollouts) runs in, not a single wave: 8 rollouts at c = 8 start
+ * together, start their kernels together and replay together, leaving the cores idle between those phases.
+ */
+function perLevel(concurrency: number): number {
+  return Math.max(PER_LEVEL_MIN, 3 * concurrency);
+}
 
 /** One cell, one final answer. */
 const instant: TurnFunction = request =>
@@ -109,10 +116,11 @@ async function kernelStarts(settings: ServerConnection.ISettings, concurrency: n
 
 /** Rollouts per second of `n` trivial rollouts, `concurrency` at a time, on `server`. */
 async function batchRate(ctx: IBenchContext, server: IBatchServer, baseUrl: string, concurrency: number, tag: string): Promise<number> {
+  const n = perLevel(concurrency);
   const outDir = mkdtempSync(join(ctx.tmp, `batch-${tag}-`));
   const t0 = nowMs();
   const results = await runBatch({
-    tasks: tasks(ROLLOUTS, tag), samples: 1, concurrency, servers: [server], outDir, attachmentsDir: outDir,
+    tasks: tasks(n, tag), samples: 1, concurrency, servers: [server], outDir, attachmentsDir: outDir,
     model: { baseUrl, model: 'scripted', apiKey: 'bench', stream: true }, toolMode: 'native', maxSteps: 5,
     cellTimeoutMs: 60000, budgetChars: 6000, vision: false, kernel: 'python3', gateRounds: 1, resume: false,
     secrets: [], signal: new AbortController().signal, log: () => undefined
@@ -120,10 +128,10 @@ async function batchRate(ctx: IBenchContext, server: IBatchServer, baseUrl: stri
   const seconds = (nowMs() - t0) / 1000;
   const passed = results.filter(r => r.passed).length;
   rmSync(outDir, { recursive: true, force: true });
-  if (passed !== ROLLOUTS) {
-    throw new Error(`${tag}: ${passed} of ${ROLLOUTS} rollouts passed: ${JSON.stringify(results.find(r => !r.passed))}`);
+  if (passed !== n) {
+    throw new Error(`${tag}: ${passed} of ${n} rollouts passed: ${JSON.stringify(results.find(r => !r.passed))}`);
   }
-  return ROLLOUTS / seconds;
+  return n / seconds;
 }
 
 /** A Kernel Gateway (defaults, plus `extra`), stopped by the returned function. */
@@ -187,16 +195,16 @@ export const batchBench: IBenchModule = {
       const memory: Record<number, { treeMb: number; nodeMb: number; beforeTreeMb: number; beforeNodeMb: number }> = {};
       for (let round = 0; round < ROUNDS; round++) {
         for (const c of CONCURRENCY) {
-          spent[c].startsS += STARTS / (await kernelStarts(server.settings, c, STARTS));
-          spent[c].starts += STARTS;
+          spent[c].startsS += perLevel(c) / (await kernelStarts(server.settings, c, perLevel(c)));
+          spent[c].starts += perLevel(c);
           const replayer = new LocalReplayer({ timeoutSeconds: 60, scratchDir: scratch, jobs: c, attachmentsDir: scratch });
           const local: IBatchServer = { settings: server.settings, name: 'local', replayer, root: `bench-${round}-${c}/` };
           await new Promise(resolve => setTimeout(resolve, 500));
           const before = { tree: treeRssMb(process.pid), node: process.memoryUsage().rss / 2 ** 20 };
           const run = await sampled(() => batchRate(ctx, local, model.baseUrl, c, `local-r${round}-c${c}`));
           await replayer.close();
-          spent[c].rolloutsS += ROLLOUTS / run.value;
-          spent[c].rollouts += ROLLOUTS;
+          spent[c].rolloutsS += perLevel(c) / run.value;
+          spent[c].rollouts += perLevel(c);
           if (round === 0) {
             memory[c] = { treeMb: run.peakTreeMb, nodeMb: run.peakNodeMb, beforeTreeMb: before.tree, beforeNodeMb: before.node };
           }
@@ -240,16 +248,16 @@ export const batchBench: IBenchModule = {
         const rtt = await gatewayRtt(connections.map(c => c.settings), ctx.runs >= 100 ? 100 : ctx.runs);
         const [off, serverEnd, bothEnds] = rtt.map(s => stats(s));
         const main = connections[1].settings;
-        const gwStartsBefore = await kernelStarts(main, bestC, STARTS);
+        const gwStartsBefore = await kernelStarts(main, bestC, perLevel(bestC));
         const judge = new VerifierProcess({ timeoutSeconds: 60, jobs: bestC, replayed: true });
         const replayer = new ServerKernelReplayer({
           settings: main, kernelName: 'python3', timeoutSeconds: 60, scratchDir: scratch, judge,
           attachments: () => new Map(), folder: record => (record.source.notebook_path ?? 'x/y').split('/').slice(0, -1).join('/')
         });
         const gwRate = await batchRate(ctx, { settings: main, name: 'gateway', replayer, root: 'bench-gw/' }, model.baseUrl, bestC, 'gateway');
-        const gwStartsAfter = await kernelStarts(main, bestC, STARTS); // before and after the batch, as the rounds above
+        const gwStartsAfter = await kernelStarts(main, bestC, perLevel(bestC)); // before and after the batch, as the rounds above
         await judge.close();
-        const gwStarts = (2 * STARTS) / (STARTS / gwStartsBefore + STARTS / gwStartsAfter);
+        const gwStarts = 2 / (1 / gwStartsBefore + 1 / gwStartsAfter);
         Object.assign(keys, {
           gateway_rtt_without_cure_ms: off.median,
           gateway_rtt_server_end_ms: serverEnd.median,

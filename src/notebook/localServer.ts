@@ -91,6 +91,10 @@ export async function startLocalJupyterServer(
     '--ServerApp.allow_root=True',
     // The agent caps outputs itself (OutputCollector); the server's IOPub rate limit would silently drop them.
     `--ZMQChannelsWebsocketConnection.limit_rate=${options.iopubRateLimit ? 'True' : 'False'}`,
+    // Notebooks this server saves are not signed into the user's trust database (nbsignatures.db in their Jupyter
+    // data folder): what an agent wrote opens untrusted, and no save waits for that SQLite file's commit and fsync,
+    // which blocked the server's event loop on every save (a seventh of a batch rollout: bench/README.md, section 9).
+    '--NotebookNotary.db_file=:memory:',
     ...(options.extraArgs ?? [])
   ];
   const child = spawn(options.jupyter ?? findJupyter(), args, {

@@ -1,4 +1,8 @@
-import { ServerConnection } from '@jupyterlab/services';
+import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+import { ContentsManager, ServerConnection } from '@jupyterlab/services';
 
 import { version } from '../../package.json';
 import { connect } from '../../src/cli/connect';
@@ -6,7 +10,7 @@ import { AckingWebSocket } from '../../src/notebook/ackingWebSocket';
 import { HeadlessNotebookDriver } from '../../src/notebook/headless';
 import { requestBridge } from '../../src/request';
 import { IBridgeStatus } from '../../src/tokens';
-import { withTestServer } from '../helpers/jupyter';
+import { startTestServer, withTestServer } from '../helpers/jupyter';
 
 describe('server bridge on a real Jupyter server', () => {
   const server = withTestServer();
@@ -29,6 +33,26 @@ describe('server bridge on a real Jupyter server', () => {
       response: { status: 403 }
     });
   });
+});
+
+describe('the private server (startLocalJupyterServer)', () => {
+  it("signs nothing into the user's trust database when it saves a notebook", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'aiev-data-'));
+    const server = await startTestServer({ JUPYTER_DATA_DIR: dataDir });
+    const contents = new ContentsManager({ serverSettings: server.settings });
+    try {
+      const cell = { cell_type: 'code', id: 'c1', source: 'print(1)', metadata: {}, execution_count: 1, outputs: [{ output_type: 'stream', name: 'stdout', text: '1\n' }] };
+      await contents.save('agent.ipynb', { type: 'notebook', format: 'json', content: { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [cell] } });
+      const saved = await contents.get('agent.ipynb', { content: true });
+      expect(saved.content.cells[0].outputs[0].text).toBe('1\n');
+      // A stock server signs every trusted save into <data dir>/nbsignatures.db (SQLite, committed and fsynced).
+      expect(existsSync(join(dataDir, 'nbsignatures.db'))).toBe(false);
+    } finally {
+      contents.dispose();
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60000);
 });
 
 describe('the CLI connecting to a server (connect)', () => {
