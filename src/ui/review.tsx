@@ -12,8 +12,24 @@ import * as React from 'react';
 import type { IReviewItem, ReviewDecision } from '../agent/review';
 import type { ICellMark } from './cellMarks';
 
-/** A unified, read-only diff of a cell's source; without `before` (a new cell), its source as added lines. */
+/**
+ * A unified, read-only diff of a cell's source; without `before` (a new cell), its source, all of it added. Only a
+ * change needs an editor (`@codemirror/merge`): a new cell is plain text, since an `EditorView` costs ~10 ms of the
+ * page's main thread to create (its `document.fonts.ready` forces a style and layout pass), once per cell the agent
+ * adds while a run goes (bench/ui/README.md).
+ */
 export function SourceDiff(props: { before: string | null; after: string; label: string }): JSX.Element {
+  if (props.before === null) {
+    return (
+      <div className="jp-aiev-Diff jp-mod-added" role="figure" aria-label={props.label}>
+        <pre className="jp-aiev-Diff-source">{props.after}</pre>
+      </div>
+    );
+  }
+  return <ChangeDiff before={props.before} after={props.after} label={props.label} />;
+}
+
+function ChangeDiff(props: { before: string; after: string; label: string }): JSX.Element {
   const host = React.useRef<HTMLDivElement>(null);
   React.useEffect(() => {
     const dark = document.body.dataset.jpThemeLight === 'false';
@@ -26,14 +42,13 @@ export function SourceDiff(props: { before: string | null; after: string; label:
           EditorView.editable.of(false),
           EditorView.lineWrapping,
           EditorView.theme({}, { dark }),
-          props.before === null ? [] : unifiedMergeView({ original: props.before, mergeControls: false, gutter: true, syntaxHighlightDeletions: false })
+          unifiedMergeView({ original: props.before, mergeControls: false, gutter: true, syntaxHighlightDeletions: false })
         ]
       })
     });
     return () => view.destroy();
   }, [props.before, props.after]);
-  const className = props.before === null ? 'jp-aiev-Diff jp-mod-added' : 'jp-aiev-Diff';
-  return <div ref={host} className={className} role="figure" aria-label={props.label} />;
+  return <div ref={host} className="jp-aiev-Diff" role="figure" aria-label={props.label} />;
 }
 
 /** Props of `ReviewPanel`. */

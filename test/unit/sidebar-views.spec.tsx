@@ -191,7 +191,8 @@ describe('SidebarView', () => {
     expect(changed.querySelector('.cm-content')!.textContent).toContain('pd.read_csv');
     const added = view.container.querySelector<HTMLElement>('[aria-label="Cell 2, added"]')!;
     expect(added.querySelector('.cm-deletedChunk')).toBeNull(); // a new cell: its source only, no empty "before"
-    expect(added.querySelector('.jp-aiev-Diff.jp-mod-added .cm-content')!.textContent).toBe('import pandas as pd');
+    expect(added.querySelector('.jp-aiev-Diff.jp-mod-added .jp-aiev-Diff-source')!.textContent).toBe('import pandas as pd');
+    expect(added.querySelector('.cm-editor')).toBeNull(); // plain text: no editor to create for each new cell
     click(byRole(added, 'button', 'Accept')!);
     click(byRole(changed, 'button', 'Reject')!);
     click(byRole(runs[1], 'button', 'Accept all')!);
