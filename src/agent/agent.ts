@@ -136,8 +136,8 @@ export class Agent {
   }
 
   private _provenance(): ICellProvenance {
-    const source = this._options.recorder.snapshot().source;
-    return { session: this._options.recorder.id, turn: this._turn, step: this._step, model: source.model };
+    const recorder = this._options.recorder;
+    return { session: recorder.id, turn: this._turn, step: this._step, model: recorder.source.model };
   }
 
   private _toolDefinitions(): ChatCompletionTool[] | undefined {

@@ -189,6 +189,11 @@ export class SessionRecorder {
     return this._sample.id;
   }
 
+  /** Where the record comes from (app, model, endpoint…), without building a snapshot. */
+  get source(): Readonly<ISource> {
+    return this._sample.source;
+  }
+
   /** True once `finish` has been called and no user turn came after it. */
   get finished(): boolean {
     return this._sample.outcome !== null;
