@@ -132,8 +132,11 @@ export class ChatClient {
     const maxTurnRetries = this._options.maxTurnRetries ?? 2;
     let refused: APIError | null = null; // a 400/422 to a request with stream_options, retried once without
     for (let attempt = 0; ; attempt++) {
+      const request = requestSignal(signal);
       try {
-        const turn = this.streaming ? await this._streamed(messages, tools, options) : await this._whole(messages, tools, signal);
+        const turn = this.streaming
+          ? await this._streamed(messages, tools, { ...options, signal: request.signal })
+          : await this._whole(messages, tools, request.signal);
         if (refused) {
           this._adapted('stream_options_rejected', `${refused.message}; streamed without stream_options (token counts unknown)`, options);
         }
@@ -161,6 +164,8 @@ export class ChatClient {
         }
         options.onRetry?.(attempt + 1, error as Error);
         await sleep(500 * 2 ** attempt, signal);
+      } finally {
+        request.done();
       }
     }
   }
@@ -327,14 +332,33 @@ export class TurnAssembler {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(new ModelAbortedError());
-      },
-      { once: true }
-    );
+    const abort = () => {
+      clearTimeout(timer);
+      reject(new ModelAbortedError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', abort, { once: true });
   });
+}
+
+/**
+ * A signal for one request that aborts when `parent` does. The SDK leaves the abort listener it adds on the signal it
+ * is given; a request's own signal takes it, and `done` takes the link to `parent` off once the request is over, so a
+ * turn's signal does not gather a listener per request (Node warns past 10).
+ */
+function requestSignal(parent: AbortSignal | undefined): { signal: AbortSignal | undefined; done: () => void } {
+  if (!parent) {
+    return { signal: undefined, done: () => undefined };
+  }
+  const controller = new AbortController();
+  const abort = () => controller.abort(parent.reason);
+  if (parent.aborted) {
+    abort();
+  } else {
+    parent.addEventListener('abort', abort, { once: true });
+  }
+  return { signal: controller.signal, done: () => parent.removeEventListener('abort', abort) };
 }
