@@ -66,3 +66,12 @@ function servicesVersion(): string | null {
     return null;
   }
 }
+
+/**
+ * CPU time the whole machine has spent busy so far (every core, every process: user, nice, system, irq), in ms;
+ * 10 ms resolution on Linux. The difference over a stretch of work is what it cost the machine, whichever
+ * processes did it (browser, server, kernel).
+ */
+export function machineBusyMs(): number {
+  return cpus().reduce((sum, core) => sum + core.times.user + core.times.nice + core.times.sys + core.times.irq, 0);
+}

@@ -4,8 +4,9 @@
  * The scripted model in its own process (test/scripted-model/run-script.js, as a real endpoint would be) and a
  * private Jupyter server with the bridge configured to it (OPENAI_BASE_URL, AIEV_MODEL, OPENAI_API_KEY in the
  * server's environment). The same `ChatClient` (src/llm/client.ts, the openai SDK) sends the same conversation
- * either straight to the model (the baseline) or to `<server>/aiev/llm/v1` with the Jupyter token as its key (the
- * SDK's `Authorization: Bearer <token>` is Jupyter's token auth; the proxy replaces it with the model's key).
+ * either straight to the model (the baseline) or to `<server>/aiev/llm/v1` authenticated as the sidebar's requests
+ * are: the login and XSRF cookies and the `X-XSRFToken` header a JupyterLab page sends (`browserHeaders`), no
+ * `Authorization` (the proxy sets the model's key).
  * Streaming (`stream: true`, the SSE read to its end, as the agent does) and non-streaming.
  *
  * A turn is one `complete()` call, from the request to the assembled reply. The two paths alternate turn by turn,
@@ -97,6 +98,33 @@ async function withCpu<T>(cpu: () => number | null, total: { ms: number | null }
   return result;
 }
 
+/**
+ * The headers a JupyterLab page sends with each request once it is open: Jupyter's login cookie and the XSRF
+ * cookie with its `X-XSRFToken` header (`ServerConnection.makeRequest` with the browser's cookies). The login
+ * cookie comes from one request with the token, as when the user opens the lab's URL; the XSRF cookie from the
+ * login page. Token-only requests would have the server sign a fresh login cookie on every one of them, which no
+ * browser request does.
+ */
+async function browserHeaders(baseUrl: string, token: string): Promise<Record<string, string>> {
+  const cookiesOf = (response: Response) => response.headers.getSetCookie().map(cookie => cookie.split(';')[0]);
+  const login = cookiesOf(await fetch(`${baseUrl}api/status`, { headers: { Authorization: `token ${token}` } }));
+  const xsrf = cookiesOf(await fetch(`${baseUrl}login`)).find(cookie => cookie.startsWith('_xsrf='));
+  if (!login.length || !xsrf) {
+    throw new Error(`no login or XSRF cookie from ${baseUrl}`);
+  }
+  return { Cookie: [...login, xsrf].join('; '), 'X-XSRFToken': xsrf.slice('_xsrf='.length) };
+}
+
+/** A `fetch` for the SDK sending what the page sends (`headers`) instead of the SDK's `Authorization`. */
+function browserFetch(headers: Record<string, string>): typeof fetch {
+  return (input, init = {}) => {
+    const merged = new Headers(init.headers);
+    merged.delete('Authorization');
+    Object.entries(headers).forEach(([name, value]) => merged.set(name, value));
+    return fetch(input, { ...init, headers: merged });
+  };
+}
+
 interface IPathResult {
   direct: IStats;
   proxied: IStats;
@@ -119,9 +147,10 @@ export const proxyBench: IBenchModule = {
     try {
       const proxyUrl = `${server.baseUrl.replace(/\/?$/, '/')}aiev/llm/v1`;
       const messages = conversation();
+      const asBrowser = await browserHeaders(server.baseUrl.replace(/\/?$/, '/'), server.token);
       const clients = (stream: boolean) => ({
         direct: new ChatClient({ baseURL: model.baseUrl, apiKey: key, model: 'scripted', stream, maxRetries: 0 }),
-        proxied: new ChatClient({ baseURL: proxyUrl, apiKey: server.token, model: 'scripted', stream, maxRetries: 0 })
+        proxied: new ChatClient({ baseURL: proxyUrl, apiKey: 'none', model: 'scripted', stream, maxRetries: 0, fetch: browserFetch(asBrowser) })
       });
       const byMode = { stream: clients(true), whole: clients(false) };
       const samples: Record<Mode, { direct: number[]; proxied: number[] }> = {
@@ -144,7 +173,7 @@ export const proxyBench: IBenchModule = {
       }
       const noop = { direct: [] as number[], jupyter: [] as number[] };
       const configUrl = `${server.baseUrl.replace(/\/?$/, '/')}aiev/config`;
-      const auth = { Authorization: `token ${server.token}` };
+      const auth = asBrowser;
       const cpu = serverCpuReader(server.rootDir);
       const cpuTotal = () => ({ ms: 0 as number | null });
       const serverCpu = { stream: cpuTotal(), whole: cpuTotal(), noop: cpuTotal() };

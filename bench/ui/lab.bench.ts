@@ -8,7 +8,9 @@
  *   HeadlessNotebookDriver, the model called directly) on the same server in the same run. A step is the time
  *   between two consecutive model requests, stamped where both kinds arrive: in the scripted model (same process,
  *   same clock). Each round is one session of each kind on a fresh notebook: WARMUP steps, then STEPS measured.
- *   Goal: lab ≤ 1.3x headless.
+ *   Goal: lab ≤ 1.3x headless. In the same rounds: JupyterLab alone appending and running the same cell
+ *   (`lab_native_step_ms`), and what each kind of step costs the whole machine's CPU and the page's main thread: the
+ *   floor under any step that shows its cell here (`lab_step_floor_ratio`, bench/ui/README.md).
  * - `render_200_steps`: a past session of 200 steps opened read-only in the sidebar: the time from the click to
  *   every card on the page, the longest task (PerformanceObserver `longtask`, i.e. tasks over 50 ms) and the longest
  *   gap between animation frames while it renders. Goal: no frame over 50 ms.
@@ -16,7 +18,9 @@
  *   from the page and from Node, and on a kernel only Node uses (bench/ui/README.md).
  */
 import { expect, galata, test } from '@jupyterlab/galata';
+import type { CDPSession } from '@playwright/test';
 import { mkdirSync, writeFileSync } from 'fs';
+import { cpus } from 'os';
 import { join } from 'path';
 
 import { AgentSession } from '../../src/agent/session';
@@ -30,6 +34,7 @@ import { SessionRecorder } from '../../src/trace/recorder';
 import { startScriptedModel } from '../../test/scripted-model/server';
 import { call, openNewNotebook, REPO, run, ScriptEntry, Sidebar, startModel, STORE } from '../../ui-tests/tests/aiev';
 import { IStats, ratio, stats } from '../common';
+import { machineBusyMs } from '../machine';
 
 const ROUNDS = 3;
 const WARMUP = 3;
@@ -50,10 +55,21 @@ test.afterAll(() => {
   console.log(`\nwritten: ${out}`);
 });
 
+/**
+ * When a model request arrived and the machine's busy CPU time then (ms); for the first measured request and the
+ * last, also the page's main-thread time then, when the session runs in a page.
+ */
+interface IArrival {
+  at: number;
+  busy: number;
+  mainThread?: Promise<number>;
+}
+
 /** `print(1)` steps, each stamping when its request arrived, then the final answer. */
-function loop(arrivals: number[]): ScriptEntry[] {
+function loop(arrivals: IArrival[], mainThread?: () => Promise<number>): ScriptEntry[] {
   const stamp = (turn: object) => () => {
-    arrivals.push(performance.now());
+    const sampled = arrivals.length === WARMUP || arrivals.length === WARMUP + STEPS;
+    arrivals.push({ at: performance.now(), busy: machineBusyMs(), mainThread: sampled ? mainThread?.() : undefined });
     return turn;
   };
   return [...Array.from({ length: WARMUP + STEPS }, () => stamp(run('print(1)'))), stamp(call('final_answer', { answer: 'done' }))];
@@ -79,7 +95,7 @@ async function nativeSteps(n: number): Promise<number[]> {
 }
 
 /** Resolves once the script's last turn (the final answer) was asked for. */
-async function lastRequest(arrivals: number[]): Promise<void> {
+async function lastRequest(arrivals: IArrival[]): Promise<void> {
   const deadline = Date.now() + 300000;
   while (arrivals.length < WARMUP + STEPS + 1) {
     if (Date.now() > deadline) {
@@ -90,7 +106,20 @@ async function lastRequest(arrivals: number[]): Promise<void> {
 }
 
 /** The measured steps of a session: gaps between consecutive requests, warm-ups left out. */
-const steps = (arrivals: number[]) => arrivals.slice(1).map((t, i) => t - arrivals[i]).slice(WARMUP);
+const steps = (arrivals: IArrival[]) => arrivals.slice(1).map((a, i) => a.at - arrivals[i].at).slice(WARMUP);
+
+/** The machine's CPU time per measured step of a session (all processes), in ms. */
+const cpuPerStep = (arrivals: IArrival[]) => (arrivals[arrivals.length - 1].busy - arrivals[WARMUP].busy) / STEPS;
+
+/** The page's main-thread time per measured step of a session, in ms. */
+const mainThreadPerStep = async (arrivals: IArrival[]) =>
+  ((await arrivals[arrivals.length - 1].mainThread!) - (await arrivals[WARMUP].mainThread!)) / STEPS;
+
+/** How long the page's main thread has run tasks so far (Chrome's `TaskDuration` metric), in ms. */
+async function mainThreadMs(cdp: CDPSession): Promise<number> {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  return metrics.find(metric => metric.name === 'TaskDuration')!.value * 1000;
+}
 
 const ms = (s: IStats) => `${s.median.toFixed(2)} ms (p90 ${s.p90.toFixed(2)}, n=${s.n})`;
 
@@ -98,12 +127,17 @@ test('agent step: the sidebar in the lab vs headless, same server, same run', as
   const lab: number[] = [];
   const headless: number[] = [];
   const native: number[] = [];
+  const cpu = { lab: [] as number[], headless: [] as number[], native: [] as number[] };
+  const mainThread = { lab: [] as number[], native: [] as number[] };
+  // Galata's page fixture wraps the page; the CDP session needs Playwright's own.
+  const cdp = await page.context().newCDPSession(page.context().pages()[0]);
+  await cdp.send('Performance.enable');
   const sidebar = new Sidebar(page);
   const settings = settingsFor(LAB_URL, '');
   for (let round = 0; round < ROUNDS; round++) {
     // The lab: a fresh notebook, a new session on it, the scripted model behind the proxy.
-    const labArrivals: number[] = [];
-    const labModel = await startModel(loop(labArrivals));
+    const labArrivals: IArrival[] = [];
+    const labModel = await startModel(loop(labArrivals, () => mainThreadMs(cdp)));
     try {
       await openNewNotebook(page, tmpPath, `lab-${round}.ipynb`);
       await sidebar.open();
@@ -118,14 +152,20 @@ test('agent step: the sidebar in the lab vs headless, same server, same run', as
       await labModel.stop();
     }
     lab.push(...steps(labArrivals));
+    cpu.lab.push(cpuPerStep(labArrivals));
+    mainThread.lab.push(await mainThreadPerStep(labArrivals));
 
     // JupyterLab alone on a fresh notebook, the sidebar open and idle: the same cell appended through the shared
     // model, run by JupyterLab's own command, until the next frame (its output on the page); no model, no agent.
     await openNewNotebook(page, tmpPath, `native-${round}.ipynb`);
-    native.push(...(await page.evaluate(nativeSteps, WARMUP + STEPS)).slice(WARMUP));
+    await page.evaluate(nativeSteps, WARMUP);
+    const [busy, main] = [machineBusyMs(), await mainThreadMs(cdp)];
+    native.push(...(await page.evaluate(nativeSteps, STEPS)));
+    cpu.native.push((machineBusyMs() - busy) / STEPS);
+    mainThread.native.push(((await mainThreadMs(cdp)) - main) / STEPS);
 
     // Headless: what `aiev run` does, on the same server.
-    const headlessArrivals: number[] = [];
+    const headlessArrivals: IArrival[] = [];
     const model = await startScriptedModel(loop(headlessArrivals));
     const driver = await HeadlessNotebookDriver.open({ settings, path: `${tmpPath}/headless-${round}.ipynb` });
     try {
@@ -146,6 +186,7 @@ test('agent step: the sidebar in the lab vs headless, same server, same run', as
       await model.stop();
     }
     headless.push(...steps(headlessArrivals));
+    cpu.headless.push(cpuPerStep(headlessArrivals));
   }
   const labStats = stats(lab);
   const headlessStats = stats(headless);
@@ -160,6 +201,25 @@ test('agent step: the sidebar in the lab vs headless, same server, same run', as
   console.log(`lab_step_ratio       ${results.lab_step_ratio}x (goal <= 1.3x)`);
   console.log(`lab_native_step_ms   ${ms(nativeStats)} (JupyterLab appending and running the cell itself)`);
   console.log(`lab_step_vs_native   ${results.lab_step_vs_native_ratio}x`);
+  // What a step costs the whole machine (browser, server, kernel, model: every process), a figure per round.
+  const cpuStats = { lab: stats(cpu.lab), native: stats(cpu.native), headless: stats(cpu.headless) };
+  results.lab_step_cpu_ms = cpuStats.lab;
+  results.lab_native_cpu_ms = cpuStats.native;
+  results.headless_step_cpu_ms = cpuStats.headless;
+  // The page's main thread: one thread, so its time per step is a floor for any step that goes through it.
+  const mainStats = { lab: stats(mainThread.lab), native: stats(mainThread.native) };
+  results.lab_step_main_thread_ms = mainStats.lab;
+  results.lab_native_main_thread_ms = mainStats.native;
+  // No step that shows its cell in JupyterLab can be shorter than JupyterLab's CPU for that cell spread over every
+  // core with none idle; against the headless step, that is the lowest ratio this machine allows.
+  const cores = cpus().length;
+  const floor = cpuStats.native.median / cores;
+  results.lab_step_floor_ms = Math.round(floor * 1000) / 1000;
+  results.lab_step_floor_ratio = ratio(floor, headlessStats.median);
+  const perRound = (s: IStats) => `${s.median.toFixed(1)} ms (${s.min.toFixed(1)} to ${s.max.toFixed(1)}, n=${s.n} rounds)`;
+  console.log(`machine CPU a step   lab ${perRound(cpuStats.lab)}, JupyterLab alone ${perRound(cpuStats.native)}, headless ${perRound(cpuStats.headless)}`);
+  console.log(`page main thread     lab ${perRound(mainStats.lab)}, JupyterLab alone ${perRound(mainStats.native)} a step`);
+  console.log(`lab_step_floor       ${floor.toFixed(1)} ms (JupyterLab alone's CPU over ${cores} cores) = ${results.lab_step_floor_ratio}x headless`);
 });
 
 /** A 200-step record in the session store: 100 model turns, each an execution with output; some errors, plots. */
