@@ -5,8 +5,8 @@
  * private Jupyter server with the bridge configured to it (OPENAI_BASE_URL, AIEV_MODEL, OPENAI_API_KEY in the
  * server's environment). The same `ChatClient` (src/llm/client.ts, the openai SDK) sends the same conversation
  * either straight to the model (the baseline) or to `<server>/aiev/llm/v1` authenticated as the sidebar's requests
- * are: the login and XSRF cookies and the `X-XSRFToken` header a JupyterLab page sends (`browserHeaders`), no
- * `Authorization` (the proxy sets the model's key).
+ * are: the login and XSRF cookies and the `X-XSRFToken` header a JupyterLab page sends (`browserHeaders`), through
+ * the sidebar's own `bridgeFetch`; no `Authorization` (the proxy sets the model's key).
  * Streaming (`stream: true`, the SSE read to its end, as the agent does) and non-streaming.
  *
  * A turn is one `complete()` call, from the request to the assembled reply. The two paths alternate turn by turn,
@@ -29,11 +29,13 @@
 import { readdirSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
 
+import { ServerConnection } from '@jupyterlab/services';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 
 import { TOOL_DEFINITIONS } from '../src/agent/tools';
 import { ChatClient } from '../src/llm/client';
 import { startLocalJupyterServer } from '../src/notebook/localServer';
+import { bridgeFetch } from '../src/request';
 import { fmt, IBenchContext, IBenchModule, IModuleResult, IStats, JUPYTER, msWithP90, nowMs, splitRuns, stats } from './common';
 import { executeScript, startModelProcess } from './scriptedModel';
 
@@ -115,14 +117,17 @@ async function browserHeaders(baseUrl: string, token: string): Promise<Record<st
   return { Cookie: [...login, xsrf].join('; '), 'X-XSRFToken': xsrf.slice('_xsrf='.length) };
 }
 
-/** A `fetch` for the SDK sending what the page sends (`headers`) instead of the SDK's `Authorization`. */
-function browserFetch(headers: Record<string, string>): typeof fetch {
-  return (input, init = {}) => {
+/**
+ * The sidebar's own `fetch` for the SDK (`bridgeFetch`: the SDK's `Authorization` dropped, the request made by
+ * `ServerConnection.makeRequest`), over a `fetch` that adds the cookies and header a page holds (`headers`).
+ */
+function sidebarFetch(baseUrl: string, headers: Record<string, string>): typeof fetch {
+  const withCookies: typeof fetch = (input, init = {}) => {
     const merged = new Headers(init.headers);
-    merged.delete('Authorization');
     Object.entries(headers).forEach(([name, value]) => merged.set(name, value));
     return fetch(input, { ...init, headers: merged });
   };
+  return bridgeFetch(ServerConnection.makeSettings({ baseUrl, token: '', fetch: withCookies }));
 }
 
 interface IPathResult {
@@ -138,7 +143,7 @@ export const proxyBench: IBenchModule = {
   async run(ctx: IBenchContext): Promise<IModuleResult> {
     const perMode = ctx.warmups + ctx.runs;
     const model = await startModelProcess(executeScript(2 * MODES.length * perMode + 10), ctx.tmp, 'proxy-bench');
-    const key = 'sk-bench-proxy-key-0123456789';
+    const key = 'bench-proxy-key-0123456789'; // a stand-in: the proxy puts it in every upstream request
     ctx.log('  starting a private Jupyter server with the bridge configured to the scripted model');
     const server = await startLocalJupyterServer({
       jupyter: JUPYTER,
@@ -150,7 +155,7 @@ export const proxyBench: IBenchModule = {
       const asBrowser = await browserHeaders(server.baseUrl.replace(/\/?$/, '/'), server.token);
       const clients = (stream: boolean) => ({
         direct: new ChatClient({ baseURL: model.baseUrl, apiKey: key, model: 'scripted', stream, maxRetries: 0 }),
-        proxied: new ChatClient({ baseURL: proxyUrl, apiKey: 'none', model: 'scripted', stream, maxRetries: 0, fetch: browserFetch(asBrowser) })
+        proxied: new ChatClient({ baseURL: proxyUrl, apiKey: 'none', model: 'scripted', stream, maxRetries: 0, fetch: sidebarFetch(server.baseUrl, asBrowser) })
       });
       const byMode = { stream: clients(true), whole: clients(false) };
       const samples: Record<Mode, { direct: number[]; proxied: number[] }> = {
